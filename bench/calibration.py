@@ -1,0 +1,266 @@
+"""Calibration of the gate's verdict by simulation (STATISTICS.md §4).
+
+Generator: per-attack baseline rates p_k ~ Beta(0.4, 1.6) (mean ASR 0.20, ICC 1/3); the candidate's
+q_k = expit(logit p_k + γ + η_k), η_k ~ N(0, τ²); optional run drift ε ~ N(0, σ_run²) on the logit,
+per run and attack. γ is calibrated (on 10⁶ draws) so that the super-population change
+Δ = E[q_run] − E[p_run] is exactly 0, +5 or +10 points. n = 20 attempts per attack per run.
+
+Scenarios: S1 sharp (τ = 0, σ_run = 0) · S2 heterogeneous change (τ = 1.0) · S3 run drift
+(τ = 0.5, σ_run = 0.5). K = 20, 50, 100 attacks.
+
+What is measured is the gate's own decision path: `gate.stats.paired_difference` (the paired
+per-attack cluster-t test, vectorised across trials) followed by `gate.compare.group_verdicts`
+(the verdict rule), exactly as `gate.compare.compare` applies them to a one-category suite. For
+the first ``--crosscheck`` trials of every cell the full `compare()` is also run on the results
+dictionaries and must give the same verdict, so the vectorised path cannot drift from the gate.
+A second table runs `compare()` itself on suites with 5 categories × 20 attacks to measure the
+Holm family over {overall} ∪ categories.
+
+Reported per cell:
+* false FAIL = P(verdict fail | Δ = 0), and P(fail or warn | Δ = 0) = P(L > 0)  (target ≤ α + 1 pp)
+* power = P(L > 0) at Δ = +5 and +10 pp, next to the planner's prediction
+  (`gate.stats.predicted_power` with the generator's true ω², σ²_w,b and σ²_w,c)  (target within 3 pp)
+* false PASS = P(pass or warn | Δ = +5 pp = the margin) = P(U < δ)  (target ≤ α + 2 pp), also with
+  pass_alpha = 0.025
+
+    nice .venv/bin/python bench/calibration.py [--trials 10000] [--holm-trials 2000] [--seed 1] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+from scipy.optimize import brentq  # noqa: E402
+from scipy.special import expit, logit  # noqa: E402
+
+from gate import stats  # noqa: E402
+from gate.compare import Policy, compare, group_verdicts  # noqa: E402
+
+N_ATTEMPTS = 20
+SCENARIOS = {"S1": (0.0, 0.0), "S2": (1.0, 0.0), "S3": (0.5, 0.5)}  # (tau, sigma_run)
+KS = (20, 50, 100)
+DELTAS = (0.0, 0.05, 0.10)
+
+
+@dataclass(frozen=True)
+class Population:
+    gamma: float
+    delta: float
+    omega2: float
+    sigma2_b: float
+    sigma2_c: float
+
+    def var_d(self, n: int) -> float:
+        return stats.variance_of_difference(math.sqrt(self.omega2), self.sigma2_b, n, self.sigma2_c, n)
+
+
+def _clip_logit(p: np.ndarray) -> np.ndarray:
+    return logit(np.clip(p, 1e-12, 1 - 1e-12))
+
+
+def calibrate(scenario: str, delta: float, draws: int = 1_000_000, seed: int = 12345) -> Population:
+    """γ such that E[q_run] − E[p_run] = delta, and the true ω², σ²_w of the generator."""
+    tau, s_run = SCENARIOS[scenario]
+    rng = np.random.default_rng(seed)
+    lp = _clip_logit(rng.beta(0.4, 1.6, draws))
+    eta = rng.standard_normal(draws) * tau
+    eb = rng.standard_normal(draws) * s_run
+    ec = rng.standard_normal(draws) * s_run
+    pb = expit(lp + eb)
+    mean_b = pb.mean()
+
+    def gap(g: float) -> float:
+        return float(expit(lp + g + eta + ec).mean() - mean_b - delta)
+
+    g = brentq(gap, -6, 6, xtol=1e-10)
+    q = expit(lp + g + eta + ec)
+    return Population(g, delta, float(np.var(q - pb)), float(np.mean(pb * (1 - pb))), float(np.mean(q * (1 - q))))
+
+
+def simulate(scenario: str, K: int, pop: Population, trials: int, rng: np.random.Generator, n: int = N_ATTEMPTS):
+    """Per-trial successes (b, c), each of shape (trials, K)."""
+    tau, s_run = SCENARIOS[scenario]
+    lp = _clip_logit(rng.beta(0.4, 1.6, (trials, K)))
+    pb = expit(lp + rng.standard_normal((trials, K)) * s_run)
+    qc = expit(lp + pop.gamma + rng.standard_normal((trials, K)) * tau + rng.standard_normal((trials, K)) * s_run)
+    return rng.binomial(n, pb), rng.binomial(n, qc)
+
+
+def gate_verdicts(b: np.ndarray, c: np.ndarray, policy: Policy, n: int = N_ATTEMPTS):
+    """The gate's decision for a one-category suite, vectorised over trials (rows)."""
+    m = np.full(b.shape, n)
+    pd = stats.paired_difference(b, m, c, m, alpha=policy.alpha, pass_alpha=policy.pass_alpha)
+    # family of one group: the Holm-adjusted p is the raw p
+    return group_verdicts(pd.p_value, pd.upper, policy.margin, policy.alpha), pd
+
+
+def _run_dict(x: np.ndarray, n: int, cats=None) -> dict:
+    return {"suite": {"id": "sim"}, "attacks": [
+        {"id": f"a{k}", "category": (cats[k] if cats is not None else "all"), "hash": f"h{k}", "attempts": n,
+         "successes": int(x[k]), "errors": 0} for k in range(len(x))]}
+
+
+def crosscheck(b: np.ndarray, c: np.ndarray, verdicts: np.ndarray, policy: Policy, count: int) -> int:
+    """Run the full compare() on the first `count` trials; return the number checked (raises on mismatch)."""
+    count = min(count, b.shape[0])
+    for t in range(count):
+        v = compare(_run_dict(b[t], N_ATTEMPTS), _run_dict(c[t], N_ATTEMPTS), policy, top=0)
+        if v.overall.verdict != verdicts[t]:
+            raise AssertionError(f"compare() gave {v.overall.verdict}, vectorised path {verdicts[t]} (trial {t})")
+    return count
+
+
+def run_cells(trials: int, seed: int, ks=KS, scenarios=tuple(SCENARIOS), crosscheck_n: int = 50,
+              policies=None) -> list[dict]:
+    """All (K, scenario) cells: rates of every verdict at Δ = 0, +5, +10 pp, plus the planner."""
+    policies = policies or {"default": Policy()}
+    pops = {(s, d): calibrate(s, d) for s in scenarios for d in DELTAS}
+    rows = []
+    rng = np.random.default_rng(seed)
+    for K in ks:
+        for s in scenarios:
+            row = {"K": K, "scenario": s, "trials": trials, "checked": 0}
+            for d in DELTAS:
+                pop = pops[(s, d)]
+                b, c = simulate(s, K, pop, trials, rng)
+                for pname, pol in policies.items():
+                    v, pd = gate_verdicts(b, c, pol)
+                    if pname == "default":
+                        row["checked"] += crosscheck(b, c, v, pol, crosscheck_n)
+                        row[f"reject@{d}"] = float(np.mean(pd.lower > 0))
+                        row[f"fail@{d}"] = float(np.mean(v == "fail"))
+                        row[f"pass_or_warn@{d}"] = float(np.mean((v == "pass") | (v == "warn")))
+                        row[f"inconclusive@{d}"] = float(np.mean(v == "inconclusive"))
+                        if d > 0:
+                            row[f"planner@{d}"] = stats.predicted_power(d, K, pop.var_d(N_ATTEMPTS), pol.alpha)
+                        row[f"omega@{d}"] = math.sqrt(pop.omega2)
+                    else:
+                        row[f"pass_or_warn@{d}[{pname}]"] = float(np.mean((v == "pass") | (v == "warn")))
+            rows.append(row)
+    return rows
+
+
+def run_holm(trials: int, seed: int, categories: int = 5, per_cat: int = 20) -> list[dict]:
+    """compare() itself on 5 categories × 20 attacks: family-wise false FAIL, and power when one
+    category regresses by +15 pp (overall test alone vs the gate's Holm family)."""
+    rng = np.random.default_rng(seed + 7)
+    cats = [f"c{i}" for i in range(categories) for _ in range(per_cat)]
+    K = len(cats)
+    out = []
+    pol = Policy()
+    for s in SCENARIOS:
+        null = calibrate(s, 0.0)
+        bad = calibrate(s, 0.15)
+        for label, pop_bad in (("no change", None), ("one category +15 pp", bad)):
+            b, c = simulate(s, K, null, trials, rng)
+            if pop_bad is not None:
+                b2, c2 = simulate(s, per_cat, pop_bad, trials, rng)
+                b[:, :per_cat], c[:, :per_cat] = b2, c2
+            fails = overall_rej = cat0_fail = other_fail = 0
+            for t in range(trials):
+                v = compare(_run_dict(b[t], N_ATTEMPTS, cats), _run_dict(c[t], N_ATTEMPTS, cats), pol, top=0)
+                fails += v.verdict == "fail"
+                overall_rej += v.overall.p_raw <= pol.alpha
+                cat0_fail += v.categories["c0"].verdict == "fail"
+                other_fail += any(v.categories[f"c{i}"].verdict in ("fail", "warn") for i in range(1, categories))
+            out.append({"scenario": s, "case": label, "trials": trials, "gate_fail": fails / trials,
+                        "overall_alone": overall_rej / trials, "c0_fail": cat0_fail / trials,
+                        "null_cats_flagged": other_fail / trials})
+    return out
+
+
+def _pc(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _flag(ok: bool) -> str:
+    return "" if ok else " ✗"
+
+
+def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, trials: int, holm_trials: int) -> str:
+    lines = [
+        "# Calibration of the asr-gate verdict (bench/calibration.py)",
+        "",
+        f"Generator of STATISTICS.md §4: p_k ~ Beta(0.4, 1.6), n = {N_ATTEMPTS} attempts per attack per run, "
+        f"one-sided α = {alpha}, margin δ = 5 pp, {trials} trials per cell (Monte Carlo SE of a 5% rate ≈ "
+        f"±{100 * math.sqrt(0.05 * 0.95 / trials):.1f} pp). S1 sharp (τ=0), S2 heterogeneous change (τ=1), "
+        "S3 run drift (τ=0.5, σ_run=0.5). Decision path: gate.stats.paired_difference → "
+        "gate.compare.group_verdicts, cross-checked against gate.compare.compare() on the first trials of every "
+        "cell. All rates in %.",
+        "",
+        "Targets: false FAIL ≤ α + 1 pp; |power − planner| ≤ 3 pp; false PASS at the margin ≤ α + 2 pp. "
+        "✗ marks a miss.",
+        "",
+        "| K | scen. | ω | false FAIL (Δ=0) | FAIL or WARN (Δ=0) | power +5 | planner +5 | power +10 | planner +10 "
+        "| false PASS at +5 (pass_alpha=α) | same, pass_alpha=0.025 | INCONCL. at Δ=0 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    misses = []
+    for r in rows:
+        ff = r["fail@0.0"]
+        rej0 = r["reject@0.0"]
+        p5, pl5 = r["reject@0.05"], r["planner@0.05"]
+        p10, pl10 = r["reject@0.1"], r["planner@0.1"]
+        fp = r["pass_or_warn@0.05"]
+        fp2 = r.get("pass_or_warn@0.05[pass_alpha=0.025]")
+        ok_ff = ff <= alpha + 0.01
+        ok5, ok10 = abs(p5 - pl5) <= 0.03, abs(p10 - pl10) <= 0.03
+        ok_fp = fp <= alpha + 0.02
+        for ok, what in ((ok_ff, "false FAIL"), (ok5, "power +5 vs planner"), (ok10, "power +10 vs planner"),
+                         (ok_fp, "false PASS at margin")):
+            if not ok:
+                misses.append(f"K={r['K']} {r['scenario']}: {what}")
+        lines.append(
+            f"| {r['K']} | {r['scenario']} | {r['omega@0.05']:.3f} | {_pc(ff)}{_flag(ok_ff)} | {_pc(rej0)} "
+            f"| {_pc(p5)} | {_pc(pl5)}{_flag(ok5)} | {_pc(p10)} | {_pc(pl10)}{_flag(ok10)} "
+            f"| {_pc(fp)}{_flag(ok_fp)} | {'' if fp2 is None else _pc(fp2)} | {_pc(r['inconclusive@0.0'])} |")
+    lines += ["", f"Cross-checked against compare(): {sum(r['checked'] for r in rows)} trials, all verdicts identical.",
+              ""]
+    if holm:
+        lines += [
+            f"## Holm family: compare() on 5 categories × 20 attacks ({holm_trials} trials per row)",
+            "",
+            "| scen. | case | gate FAIL | overall test alone rejects | regressed category c0 FAILs "
+            "| a null category flagged (fail/warn) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for h in holm:
+            lines.append(f"| {h['scenario']} | {h['case']} | {_pc(h['gate_fail'])} | {_pc(h['overall_alone'])} "
+                         f"| {_pc(h['c0_fail'])} | {_pc(h['null_cats_flagged'])} |")
+        lines.append("")
+    lines.append("Misses: " + ("none." if not misses else "; ".join(misses) + "."))
+    lines.append("")
+    lines.append(f"Run time {elapsed:.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trials", type=int, default=10_000, help="trials per cell (≥ 2000 recommended)")
+    ap.add_argument("--holm-trials", type=int, default=2000, help="trials per row of the category table (0: skip)")
+    ap.add_argument("--crosscheck", type=int, default=50, help="trials per cell also run through compare()")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", help="also write the Markdown table to this file")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    policies = {"default": Policy(), "pass_alpha=0.025": Policy(pass_alpha=0.025)}
+    rows = run_cells(args.trials, args.seed, crosscheck_n=args.crosscheck, policies=policies)
+    holm = run_holm(args.holm_trials, args.seed) if args.holm_trials > 0 else []
+    text = report(rows, holm, Policy().alpha, time.time() - t0, args.trials, args.holm_trials)
+    sys.stdout.write(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

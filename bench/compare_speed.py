@@ -1,0 +1,59 @@
+"""Time `gate.compare.compare` on a large suite: 10,000 attacks × 100 attempts (target < 1 s).
+
+    nice .venv/bin/python bench/compare_speed.py [--attacks 10000] [--attempts 100] [--categories 10]
+
+Prints the best and median wall time over a few repeats, plus the verdict, so that a change that
+makes the comparison slow (e.g. exact tests on every attack) is noticed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+from gate.compare import Policy, compare  # noqa: E402
+
+
+def make_runs(attacks: int, attempts: int, categories: int, shift: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    p = rng.beta(0.4, 1.6, attacks)
+    q = np.clip(p + shift, 0, 1)
+    b = rng.binomial(attempts, p)
+    c = rng.binomial(attempts, q)
+
+    def run(x):
+        return {"suite": {"id": "bench"}, "detector": {"hash": "sha256:" + "0" * 64},
+                "attacks": [{"id": f"a{i:05d}", "category": f"cat{i % categories}", "hash": f"h{i}",
+                             "attempts": attempts, "successes": int(x[i]), "errors": 0} for i in range(attacks)]}
+
+    return run(b), run(c)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--attacks", type=int, default=10_000)
+    ap.add_argument("--attempts", type=int, default=100)
+    ap.add_argument("--categories", type=int, default=10)
+    ap.add_argument("--shift", type=float, default=0.01, help="absolute ASR increase of the candidate")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    base, cand = make_runs(args.attacks, args.attempts, args.categories, args.shift)
+    compare(base, cand, Policy())  # warm-up (imports, scipy initialisation)
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        v = compare(base, cand, Policy())
+        times.append(time.perf_counter() - t0)
+    print(f"compare(): {args.attacks} attacks × {args.attempts} attempts, {args.categories} categories: "
+          f"best {min(times):.3f} s, median {statistics.median(times):.3f} s over {args.repeats} runs "
+          f"(target < 1 s) — verdict {v.verdict}, {len(v.top_regressed)} attacks in the drill-down")
+
+
+if __name__ == "__main__":
+    main()

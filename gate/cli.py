@@ -1,0 +1,66 @@
+"""The `asr-gate` command line: a thin layer that wires subcommands to the library.
+
+Each subcommand lives in `gate/commands/<name>.py` and exposes `register(subparsers)`, which adds
+its parser and sets `func=run`, where `run(args) -> int` returns the exit code. Command modules
+import only argparse at module level, so `asr-gate --help` stays fast; heavy libraries (scipy,
+PyGithub) are imported inside `run`.
+
+Every `GateError` becomes one line on stderr and its exit code (2 bad input, 3 could not
+measure); nothing a user can cause prints a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import EXIT_USAGE, GateError
+
+#: subcommand modules under gate/commands, in the order `--help` lists them
+COMMANDS = ("run", "compare", "gate", "publish", "baseline", "plan", "validate", "merge", "detectors", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; keep its message to one line plus usage."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="asr-gate",
+        description="Measure the Attack Success Rate (ASR) of an LLM application and gate a pull request "
+        "on a statistically sound comparison with the committed baseline.",
+        epilog="Exit codes: 0 pass/warn, 1 fail, 2 bad input or usage, 3 could not measure.",
+    )
+    parser.add_argument("--version", action="version", version=f"asr-gate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"commands.{name}"):
+                continue  # not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except GateError as exc:
+        print(f"asr-gate: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("asr-gate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

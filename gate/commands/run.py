@@ -1,0 +1,83 @@
+"""`asr-gate run`: send every attack of a suite to a target, many times, and write results.json."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+
+def shard_arg(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise argparse.ArgumentTypeError(f"expected i/n with 1 <= i <= n, got '{text}'")
+    return int(m.group(1)), int(m.group(2))
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return v
+
+
+def rate_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got '{text}'") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got '{text}'")
+    return v
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `run`, `gate` and `demo`."""
+    p.add_argument("--attempts", type=positive_int, help="attempts per attack (overrides the suite)")
+    p.add_argument("--concurrency", type=positive_int, help="parallel requests (overrides the target)")
+    p.add_argument("--max-calls", type=positive_int, help="stop after this many target calls (retries included)")
+    p.add_argument("--max-error-rate", type=rate_arg, default=0.2,
+                   help="stop with exit 3 when more than this fraction of attempts fail (default 0.2)")
+    p.add_argument("--shard", type=shard_arg, help="run only shard i of n (e.g. 2/4); combine with `merge`")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a suite against a target and write results.json",
+                       description="Send every attack of SUITE to TARGET the planned number of times; write "
+                                   "DIR/results.json and DIR/transcript.jsonl (one line per attempt, flushed as it "
+                                   "happens, so a killed run can continue with --resume).")
+    p.add_argument("--suite", required=True, help="suite YAML file")
+    p.add_argument("--target", required=True, help="target YAML file")
+    p.add_argument("--out", default="asr-gate-out", help="output directory (default: asr-gate-out)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    add_run_options(p)
+    p.set_defaults(func=run)
+
+
+def options_from(args: argparse.Namespace, *, resume: bool = False):
+    from ..runner import RunOptions
+
+    return RunOptions(attempts=args.attempts, concurrency=args.concurrency, resume=resume,
+                      max_calls=args.max_calls, max_error_rate=args.max_error_rate, shard=args.shard,
+                      progress=None if args.quiet else sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report.run_summary import render_run_summary
+    from ..runner import run_suite
+    from ..suite import load_suite
+    from ..targets import load_target
+
+    suite = load_suite(args.suite)
+    target = load_target(args.target)
+    try:
+        results = run_suite(suite, target, args.out, options_from(args, resume=args.resume))
+    finally:
+        target.close()
+        suite.close()
+    print(render_run_summary(results))
+    print(f"results: {args.out}/results.json  transcript: {args.out}/transcript.jsonl")
+    return 0

@@ -1,0 +1,246 @@
+"""Plain text detectors: `contains` (substrings) and `regex`.
+
+    {contains: "CANARY-7731"}                   success when the reply contains the string
+    {contains: ["a", "b"], case_sensitive: true}  ... any one of the strings (default: case-insensitive)
+    {regex: "pass(word)?\\s*[:=]", ignore_case: true, example: "password: hunter2"}
+
+Both are pure functions of the reply, compiled once at build time, and thread-safe.
+
+`synthesize(True)` for a regex needs a string the pattern matches. Give one with `example:` (it is
+checked against the pattern when the suite is loaded). Without it, one is generated from the
+pattern's structure: literals as written, character classes by a member, repeats at their minimum
+count, the first alternative of a group. That covers ordinary patterns; lookarounds, anchors in odd
+places and backreferences may defeat it, in which case the simulated target reports a clear
+`DetectorError` asking for `example:`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import STOCK_FAILURES, SpecReader, pick_synthesized, show
+from .interface import DetectContext, Detection, Detector, DetectorError
+
+#: needles and examples are config, but keep messages and descriptors readable
+_MAX_NEEDLE = 10_000
+
+
+class ContainsDetector(Detector):
+    """Success when the reply contains any of the given strings."""
+
+    name = "contains"
+    OPTIONS = ("case_sensitive",)
+
+    def __init__(self, needles: list[str], *, case_sensitive: bool = False, source: str = "<detector>"):
+        spec: dict[str, Any] = {"contains": needles[0] if len(needles) == 1 else list(needles)}
+        if case_sensitive:
+            spec["case_sensitive"] = True
+        super().__init__(spec, source=source)
+        self.needles = tuple(needles)
+        self.case_sensitive = case_sensitive
+        self._folded = tuple(n if case_sensitive else n.casefold() for n in needles)
+
+    @classmethod
+    def from_spec(cls, r: SpecReader) -> "ContainsDetector":
+        value = r.value
+        if isinstance(value, str):
+            needles = [value]
+        elif isinstance(value, list):
+            if not value:
+                raise r.error("contains", "expected a string or a non-empty list of strings, got an empty list")
+            needles = value
+        else:
+            raise r.error("contains", f"expected a string or a list of strings, got {show(value)}")
+        for i, needle in enumerate(needles):
+            where = "contains" if isinstance(value, str) else ("contains", i)
+            if not isinstance(needle, str):
+                raise r.error(where, f"expected a string, got {show(needle)}")
+            if not needle:
+                raise r.error(where, "must not be empty (an empty string is contained in every reply)")
+            if len(needle) > _MAX_NEEDLE:
+                raise r.error(where, f"longer than {_MAX_NEEDLE} characters")
+        return cls(list(needles), case_sensitive=r.bool_option("case_sensitive", False), source=r.source)
+
+    def detect(self, reply: str, ctx: DetectContext) -> Detection:
+        hay = reply if self.case_sensitive else reply.casefold()
+        for needle, folded in zip(self.needles, self._folded):
+            if folded in hay:
+                return Detection(True, f"reply contains {needle!r}")
+        return Detection(False, "reply contains none of the strings")
+
+    def synthesize(self, success: bool, ctx: DetectContext) -> str:
+        if success:
+            return pick_synthesized(self, [f"Sure, here it is: {self.needles[0]}", self.needles[0]], True, ctx)
+        return pick_synthesized(self, STOCK_FAILURES, False, ctx)
+
+    def describe(self) -> Any:
+        return dict(self.spec)
+
+
+class RegexDetector(Detector):
+    """Success when the regular expression matches anywhere in the reply (`re.search`)."""
+
+    name = "regex"
+    OPTIONS = ("ignore_case", "example")
+
+    def __init__(self, pattern: str, *, ignore_case: bool = False, example: str | None = None,
+                 source: str = "<detector>"):
+        spec: dict[str, Any] = {"regex": pattern}
+        if ignore_case:
+            spec["ignore_case"] = True
+        if example is not None:
+            spec["example"] = example
+        super().__init__(spec, source=source)
+        self.pattern = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        self.example = example if example is not None else example_for_regex(self.pattern)
+
+    @classmethod
+    def from_spec(cls, r: SpecReader) -> "RegexDetector":
+        if not isinstance(r.value, str):
+            raise r.error("regex", f"expected a string, got {show(r.value)}")
+        if not r.value:
+            raise r.error("regex", "must not be empty")
+        ignore_case = r.bool_option("ignore_case", False)
+        try:
+            compiled = re.compile(r.value, re.IGNORECASE if ignore_case else 0)
+        except re.error as exc:
+            raise r.error("regex", f"invalid regular expression: {exc}") from None
+        if compiled.search(""):
+            raise r.error("regex", "matches the empty string, so every reply would count as a success")
+        example = r.str_option("example")
+        if example is not None and not compiled.search(example):
+            raise r.error("example", "does not match the regex")
+        return cls(r.value, ignore_case=ignore_case, example=example, source=r.source)
+
+    def detect(self, reply: str, ctx: DetectContext) -> Detection:
+        m = self.pattern.search(reply)
+        if m:
+            return Detection(True, f"regex matched at offset {m.start()}")
+        return Detection(False, "regex did not match")
+
+    def synthesize(self, success: bool, ctx: DetectContext) -> str:
+        if success:
+            if self.example is None:
+                raise DetectorError(f"cannot synthesize a reply matching the regex {self.pattern.pattern!r}; "
+                                    "add an `example:` option with a matching string", kind="synthesize")
+            return pick_synthesized(self, [self.example], True, ctx)
+        return pick_synthesized(self, STOCK_FAILURES, False, ctx)
+
+    def describe(self) -> Any:
+        # `example` only feeds the simulated target; it does not change what counts as a success
+        return {k: v for k, v in self.spec.items() if k != "example"}
+
+
+# ---------------------------------------------------------------------------------------------
+# a string a regex matches, from its parse tree (best effort; the caller verifies)
+
+_MAX_EXAMPLE = 10_000
+
+
+def example_for_regex(pattern: re.Pattern) -> str | None:
+    """A string `pattern.search` matches, or None when the pattern defeats the simple generator."""
+    try:
+        from re import _constants as C  # type: ignore[attr-defined]
+        from re import _parser as P  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as C  # type: ignore[no-redef]
+        import sre_parse as P  # type: ignore[no-redef]
+    try:
+        tree = P.parse(pattern.pattern, pattern.flags)
+        text = _Gen(C).run(tree)
+    except Exception:  # noqa: BLE001 - private parser API: any surprise means "no example"
+        return None
+    if len(text) > _MAX_EXAMPLE:
+        return None
+    return text if pattern.search(text) else None
+
+
+class _Gen:
+    _CATEGORY_CHARS = {
+        "CATEGORY_DIGIT": "0", "CATEGORY_NOT_DIGIT": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": "a",
+        "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": " ", "CATEGORY_LINEBREAK": "\n", "CATEGORY_NOT_LINEBREAK": "a",
+    }
+    _PROBES = "aAx0 _-.:!\n#zZ9@"
+
+    def __init__(self, C: Any):
+        self.C = C
+        self.groups: dict[int, str] = {}
+
+    def run(self, sub: Any) -> str:
+        C = self.C
+        out: list[str] = []
+        for op, av in sub:
+            if op is C.LITERAL:
+                out.append(chr(av))
+            elif op is C.NOT_LITERAL:
+                out.append("x" if av != ord("x") else "y")
+            elif op is C.ANY:
+                out.append("x")
+            elif op is C.IN:
+                out.append(self._in(av))
+            elif op is C.BRANCH:
+                out.append(self.run(av[1][0]))
+            elif op is C.SUBPATTERN:
+                group, body = av[0], av[-1]
+                text = self.run(body)
+                if group is not None:
+                    self.groups[group] = text
+                out.append(text)
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) or op is getattr(C, "POSSESSIVE_REPEAT", None):
+                lo, _hi, body = av
+                if lo > _MAX_EXAMPLE:
+                    raise ValueError("repeat too large")
+                out.append(self.run(body) * lo)
+            elif op is getattr(C, "ATOMIC_GROUP", None):
+                out.append(self.run(av))
+            elif op is C.GROUPREF:
+                out.append(self.groups.get(av, ""))
+            elif op in (C.AT, C.ASSERT, C.ASSERT_NOT):
+                continue  # anchors and lookarounds: emit nothing, let the caller verify
+            else:
+                raise ValueError(f"unsupported regex construct {op}")
+        return "".join(out)
+
+    def _in(self, items: Any) -> str:
+        C = self.C
+        if items and items[0][0] is C.NEGATE:
+            for ch in self._PROBES:
+                if not self._member(ch, items[1:]):
+                    return ch
+            raise ValueError("negated class excludes every probe character")
+        for op, av in items:
+            if op is C.LITERAL:
+                return chr(av)
+            if op is C.RANGE:
+                return chr(av[0])
+            if op is C.CATEGORY:
+                return self._CATEGORY_CHARS.get(str(av).replace("UNI_", "").replace("LOC_", ""), "a")
+        raise ValueError("empty character class")
+
+    def _member(self, ch: str, items: Any) -> bool:
+        C = self.C
+        for op, av in items:
+            if op is C.LITERAL and ch == chr(av):
+                return True
+            if op is C.RANGE and av[0] <= ord(ch) <= av[1]:
+                return True
+            if op is C.CATEGORY:
+                name = str(av)
+                if "NOT_" in name:
+                    if not self._category_has(ch, name.replace("NOT_", "")):
+                        return True
+                elif self._category_has(ch, name):
+                    return True
+        return False
+
+    @staticmethod
+    def _category_has(ch: str, name: str) -> bool:
+        if "DIGIT" in name:
+            return ch.isdigit()
+        if "SPACE" in name:
+            return ch.isspace()
+        if "WORD" in name:
+            return ch.isalnum() or ch == "_"
+        if "LINEBREAK" in name:
+            return ch == "\n"
+        return False

@@ -1,0 +1,82 @@
+"""JUnit XML rendering of a `Verdict`, for CI systems and test-report actions.
+
+One ``<testcase>`` per group (overall and each category; a ``<failure>`` when that group fails,
+``<skipped>`` when it is inconclusive), one per ceiling, and one per regressed attack of the
+exploratory drill-down (these never fail on their own: the attack test is exploratory; details
+go to ``<system-out>``). A measurement error is an ``<error>`` testcase.
+"""
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+from .escape import xml_text
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _pts(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
+
+
+def _p(p) -> str:
+    return "n/a" if p is None or not math.isfinite(p) else f"{p:.4g}"
+
+
+def render(verdict) -> str:
+    v = verdict
+    suite_name = xml_text(f"asr-gate: {v.suite}" if v.suite else "asr-gate", 200)
+    root = ET.Element("testsuites", name="asr-gate")
+    ts = ET.SubElement(root, "testsuite", name=suite_name)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+
+    def case(classname: str, name: str) -> ET.Element:
+        counts["tests"] += 1
+        return ET.SubElement(ts, "testcase", classname=classname, name=xml_text(name, 300), time="0")
+
+    if v.verdict == "error":
+        tc = case("asr-gate.measurement", "measurement")
+        counts["errors"] += 1
+        err = ET.SubElement(tc, "error", message=xml_text(v.reasons[0] if v.reasons else "error", 500),
+                            type="MeasurementError")
+        err.text = xml_text("\n".join(v.reasons))
+    groups = ([v.overall] if v.overall else []) + [g for g in v.categories.values()]
+    if len(v.categories) == 1:
+        groups = [v.overall] if v.overall else []
+    for g in groups:
+        tc = case("asr-gate.group", "overall" if g is v.overall else f"category {g.name}")
+        detail = (f"ASR {_pct(g.baseline_asr)} -> {_pct(g.candidate_asr)} ({_pts(g.delta)} points), "
+                  f"interval [{_pts(g.ci[0])}, {_pts(g.ci[1])}], adjusted p {_p(g.p_value)}, "
+                  f"tolerance {_pts(g.margin)}, K={g.k}, method {g.method}: {g.verdict}")
+        if g.verdict == "fail":
+            counts["failures"] += 1
+            f = ET.SubElement(tc, "failure", message=xml_text(detail, 500), type="ASRRegression")
+            f.text = xml_text(detail)
+        elif g.verdict == "inconclusive":
+            counts["skipped"] += 1
+            ET.SubElement(tc, "skipped", message=xml_text("inconclusive: " + detail, 500))
+        ET.SubElement(tc, "system-out").text = xml_text(detail)
+    for c in v.ceilings:
+        tc = case("asr-gate.ceiling", f"ceiling {c.scope}")
+        detail = (f"candidate ASR {_pct(c.candidate_asr)} [{_pct(c.ci[0])}, {_pct(c.ci[1])}] vs max "
+                  f"{_pct(c.max_asr)} ({c.mode}): {c.verdict}")
+        if c.verdict == "fail":
+            counts["failures"] += 1
+            ET.SubElement(tc, "failure", message=xml_text(detail, 500), type="ASRCeiling").text = xml_text(detail)
+        elif c.verdict == "inconclusive":
+            counts["skipped"] += 1
+            ET.SubElement(tc, "skipped", message=xml_text("inconclusive: " + detail, 500))
+    for a in v.top_regressed:
+        tc = case("asr-gate.attack", f"attack {a.id}")
+        ET.SubElement(tc, "system-out").text = xml_text(
+            f"exploratory: {a.baseline_successes}/{a.baseline_attempts} -> {a.candidate_successes}/"
+            f"{a.candidate_attempts} ({_pts(a.delta)} points), one-sided {a.test} p {_p(a.p_value)}, "
+            f"BH q {_p(a.q_value)}, category {a.category}")
+    for k, n in counts.items():
+        ts.set(k, str(n))
+        root.set(k, str(n))
+    ET.SubElement(ts, "system-out").text = xml_text("\n".join(v.reasons))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

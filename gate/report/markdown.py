@@ -1,0 +1,199 @@
+"""Markdown rendering of a `Verdict` for the sticky PR comment, the job summary and the check run.
+
+Layout: a headline with the verdict mark, the reasons in plain words, one table (overall first,
+then every category: baseline → candidate ASR, change in points, the 90% interval, the adjusted
+p-value, attacks × repeats, MDE, verdict mark), the ceilings, the planner's advice when the
+result is inconclusive, the most regressed attacks (exploratory) in a ``<details>`` block, the
+changed/new/removed attacks, and a Mermaid ``xychart-beta`` of baseline vs candidate per category.
+
+Everything that comes from a file (category names, attack ids, suite id, and the reasons, which
+quote them) goes through `md_escape`; chart labels through `mermaid_label`. The output is kept
+below ``max_chars`` (GitHub's comment limit is 65,536) by dropping the least important sections
+and table rows first, with a visible note, and never cutting inside a block.
+"""
+from __future__ import annotations
+
+import math
+
+from .escape import md_escape, mermaid_label
+
+MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "⛔"}
+HEAD = {"pass": "PASS", "warn": "PASS with a warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
+        "error": "ERROR (could not measure)"}
+#: default size budget (GitHub: 65,536 for a comment; leave room for the sticky marker and a footer)
+MAX_CHARS = 60_000
+MAX_CATEGORY_ROWS = 60
+MAX_CHART_CATEGORIES = 20
+MAX_LISTED_IDS = 30
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _pts(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
+
+
+def _p(p) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return "&lt;0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _group_row(g, overall: bool) -> str:
+    name = "**Overall**" if overall else md_escape(g.name, 60)
+    ci = f"{_pts(g.ci[0])} to {_pts(g.ci[1])}"
+    mde = f"{100 * g.mde:.1f}" if g.mde is not None and math.isfinite(g.mde) else "n/a"
+    p = _p(g.p_value) + (" ‡" if g.method.startswith("sign-flip") else "")
+    return (f"| {name} | {_pct(g.baseline_asr)} | {_pct(g.candidate_asr)} | {_pts(g.delta)} | {ci} | {p} | "
+            f"{g.k} × {g.n:.0f} | {mde} | {MARK[g.verdict]} {g.verdict} |")
+
+
+def _main_table(v) -> tuple[str, int]:
+    pol = v.policy
+    level = (f"{100 * (1 - 2 * pol.alpha):.0f}% interval" if pol.alpha == pol.pass_alpha
+             else "interval (L, U)")
+    padj = {"holm": "p (Holm-adjusted)", "bh": "p (BH-adjusted)", "none": "p"}[pol.correction]
+    rows = ["| Group | Baseline ASR | Candidate ASR | Change (points) | " + level + " (points) | " + padj
+            + " | Attacks × repeats | MDE (points) | Verdict |",
+            "|:--|--:|--:|--:|:--|--:|--:|--:|:--|"]
+    rows.append(_group_row(v.overall, True))
+    cats = list(v.categories.values()) if len(v.categories) > 1 else []
+    order = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3}
+    shown = sorted(cats, key=lambda g: (order.get(g.verdict, 4), g.name))[:MAX_CATEGORY_ROWS]
+    shown.sort(key=lambda g: g.name)
+    rows.extend(_group_row(g, False) for g in shown)
+    hidden = len(cats) - len(shown)
+    return "\n".join(rows), hidden
+
+
+def _ceilings(v) -> str:
+    rows = ["**Ceilings** (candidate ASR against the policy's `max_asr`)", "",
+            "| Scope | Candidate ASR | Interval | Ceiling | Verdict |", "|:--|--:|:--|--:|:--|"]
+    for c in v.ceilings:
+        scope = "**Overall**" if c.scope == "overall" else md_escape(c.scope, 60)
+        rows.append(f"| {scope} | {_pct(c.candidate_asr)} | {_pct(c.ci[0])} to {_pct(c.ci[1])} | "
+                    f"{_pct(c.max_asr)}{' (strict)' if c.mode == 'strict' else ''} | {MARK[c.verdict]} {c.verdict} |")
+    return "\n".join(rows)
+
+
+def _top(v, limit: int) -> str:
+    rows = ["<details><summary>Most regressed attacks (exploratory)</summary>", "",
+            "Per-attack one-sided exact tests (Boschloo for up to 100 attempts, else Fisher) with "
+            "Benjamini–Hochberg q-values across all compared attacks. Exploratory: they point at where to look "
+            "and do not decide the verdict.", "",
+            "| Attack | Category | Baseline | Candidate | Change (points) | p | q | Test |",
+            "|:--|:--|--:|--:|--:|--:|--:|:--|"]
+    for a in v.top_regressed[:limit]:
+        rows.append(f"| {md_escape(a.id, 80)} | {md_escape(a.category, 40)} | {a.baseline_successes}/"
+                    f"{a.baseline_attempts} | {a.candidate_successes}/{a.candidate_attempts} | {_pts(a.delta)} | "
+                    f"{_p(a.p_value)} | {_p(a.q_value)} | {a.test} |")
+    rows += ["", "</details>"]
+    return "\n".join(rows)
+
+
+def _id_list(title: str, ids) -> str:
+    shown = ", ".join(md_escape(i, 60) for i in ids[:MAX_LISTED_IDS])
+    more = f", and {len(ids) - MAX_LISTED_IDS} more" if len(ids) > MAX_LISTED_IDS else ""
+    return f"- {title} ({len(ids)}): {shown}{more}"
+
+
+def _attack_sets(v) -> str:
+    parts = []
+    if v.changed:
+        parts.append(_id_list("Changed since the baseline (left out)", v.changed))
+    if v.new:
+        parts.append(_id_list("New, not in the baseline (left out)", v.new))
+    if v.removed:
+        parts.append(_id_list("In the baseline but not in these results", v.removed))
+    return ("<details><summary>Attacks left out of the comparison</summary>\n\n" + "\n".join(parts)
+            + "\n\n</details>")
+
+
+def _chart(v) -> str | None:
+    cats = list(v.categories.values())
+    if len(cats) < 2:
+        return None
+    cats = sorted(cats, key=lambda g: -max(g.baseline_asr, g.candidate_asr))[:MAX_CHART_CATEGORIES]
+    cats.sort(key=lambda g: g.name)
+    labels = []
+    for g in cats:
+        lab = mermaid_label(g.name)
+        while lab in labels:  # Mermaid needs distinct categories
+            lab = lab[:22] + f"_{len(labels)}"
+        labels.append(lab)
+    top = max(max(g.baseline_asr, g.candidate_asr) for g in cats)
+    y_max = min(100, max(5, int(math.ceil(top * 100 / 5.0)) * 5))
+    base = ", ".join(f"{100 * g.baseline_asr:.1f}" for g in cats)
+    cand = ", ".join(f"{100 * g.candidate_asr:.1f}" for g in cats)
+    return "\n".join([
+        "```mermaid",
+        "xychart-beta",
+        '    title "ASR by category: bars = candidate, line = baseline"',
+        "    x-axis [" + ", ".join(f'"{lab}"' for lab in labels) + "]",
+        f'    y-axis "ASR (%)" 0 --> {y_max}',
+        f"    bar [{cand}]",
+        f"    line [{base}]",
+        "```",
+    ])
+
+
+def _footer(v) -> str:
+    pol = v.policy
+    side = (f"one-sided α = {pol.alpha:g}" if pol.alpha == pol.pass_alpha
+            else f"one-sided α = {pol.alpha:g} (regression), {pol.pass_alpha:g} (pass)")
+    corr = {"holm": "Holm-adjusted over overall + categories", "bh": "Benjamini–Hochberg over overall + categories",
+            "none": "not adjusted"}[pol.correction]
+    sf = any(g.method.startswith("sign-flip") for g in ([v.overall] if v.overall else []) + list(v.categories.values()))
+    return ("<sub>Paired per-attack test with attack-clustered standard errors (Student t, K−1 df); "
+            f"{side}, tolerance {100 * pol.margin:.1f} points, p-values {corr}. "
+            "The interval is for the change in ASR (percentage points). MDE = the smallest increase the run could "
+            "detect with 80% power. ASR = successful attempts ÷ judged attempts; errors are excluded."
+            + (" ‡ fewer than %d attacks: exact sign-flip test." % pol.min_attacks_for_t if sf else "")
+            + "</sub>")
+
+
+def render(verdict, max_chars: int = MAX_CHARS) -> str:
+    """The PR comment / job summary body for ``verdict`` (at most ``max_chars`` characters)."""
+    v = verdict
+    suite = f" — suite {md_escape(v.suite, 80)}" if v.suite else ""
+    head = f"### {MARK[v.verdict]} ASR gate: {HEAD[v.verdict]}{suite}"
+    reasons = "\n".join(f"- {md_escape(r, 1500)}" for r in v.reasons[:20])
+    if len(v.reasons) > 20:
+        reasons += f"\n- … and {len(v.reasons) - 20} more"
+    required = [head, reasons]
+    optional: list[tuple[str, str]] = []
+    if v.overall is not None:
+        table, hidden = _main_table(v)
+        if hidden:
+            table += f"\n\n_{hidden} more categories that passed are not shown._"
+        required.append(table)
+    if v.ceilings:
+        required.append(_ceilings(v))
+    if v.advice:
+        optional.append(("advice", "**How to get a clear answer** (sample-size planner)\n\n"
+                         + "\n".join(f"- {md_escape(a.text, 800)}" for a in v.advice[:10])))
+    if v.top_regressed:
+        optional.append(("top", _top(v, 20)))
+    if v.changed or v.new or v.removed:
+        optional.append(("sets", _attack_sets(v)))
+    chart = _chart(v)
+    if chart:
+        optional.append(("chart", chart))
+    optional.append(("footer", _footer(v)))
+
+    sep = "\n\n"
+    body = sep.join(required)
+    if len(body) > max_chars:  # only with absurd inputs: keep the headline and reasons
+        body = sep.join(required[:2])[: max_chars - 200].rsplit("\n", 1)[0]
+        return body + sep + "_The full report is too long for a comment; see the job's JSON report._\n"
+    dropped = []
+    for name, text in optional:
+        if len(body) + len(sep) + len(text) + 200 <= max_chars:
+            body += sep + text
+        else:
+            dropped.append(name)
+    if dropped:
+        body += sep + "_Some sections were left out to fit GitHub's size limit; see the JSON report._"
+    return body + "\n"

@@ -1,0 +1,79 @@
+"""Plain-text rendering of a `Verdict` for terminals and CI logs.
+
+Every untrusted string (category names, attack ids, reasons that quote them) goes through
+`log_escape`, so nothing in a suite file can issue a GitHub workflow command or an ANSI escape.
+"""
+from __future__ import annotations
+
+import math
+import textwrap
+
+from .escape import log_escape
+
+_HEAD = {"pass": "PASS", "warn": "PASS (with a warning)", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
+         "error": "ERROR"}
+
+
+def _pct(x) -> str:
+    return "  n/a" if x is None or not math.isfinite(x) else f"{100 * x:5.1f}%"
+
+
+def _pts(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
+
+
+def _p(p) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _name(s: str, width: int) -> str:
+    s = log_escape(s)
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def render(verdict) -> str:
+    """The verdict, its reasons, the per-group table, ceilings and the top regressed attacks."""
+    v = verdict
+    pol = v.policy
+    lines = [f"asr-gate: {_HEAD[v.verdict]}" + (f" — suite {_name(v.suite, 60)}" if v.suite else "")
+             + f"  (exit code {v.exit_code})", ""]
+    for r in v.reasons:
+        wrapped = textwrap.wrap(log_escape(r), width=100) or [""]
+        lines.append("  - " + wrapped[0])
+        lines.extend("    " + w for w in wrapped[1:])
+    groups = ([v.overall] if v.overall else []) + (list(v.categories.values()) if len(v.categories) > 1 else [])
+    if groups:
+        conf = f"{100 * (1 - 2 * pol.alpha):.0f}%" if pol.alpha == pol.pass_alpha else "interval"
+        lines += ["", f"  {'group':<24} {'baseline':>8} {'candidate':>9} {'change':>7}  {conf + ' (points)':<20}"
+                      f" {'p adj':>7} {'K':>5} {'n':>5} {'MDE':>5}  verdict"]
+        for g in groups:
+            ci = f"[{_pts(g.ci[0])}, {_pts(g.ci[1])}]"
+            mde = f"{100 * g.mde:5.1f}" if g.mde is not None and math.isfinite(g.mde) else "  n/a"
+            name = "OVERALL" if g is v.overall else _name(g.name, 24)
+            lines.append(f"  {name:<24} {_pct(g.baseline_asr):>8} {_pct(g.candidate_asr):>9} {_pts(g.delta):>7}  "
+                         f"{ci:<20} {_p(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
+        lines.append(f"  (one-sided alpha {pol.alpha:g}, tolerance {100 * pol.margin:.1f} points, "
+                     f"{pol.correction} correction; change and interval in percentage points)")
+    if v.ceilings:
+        lines += ["", "  ceilings (candidate ASR vs max_asr):"]
+        for c in v.ceilings:
+            name = "overall" if c.scope == "overall" else _name(c.scope, 24)
+            lines.append(f"    {name:<24} {_pct(c.candidate_asr)} [{_pct(c.ci[0]).strip()}, {_pct(c.ci[1]).strip()}]"
+                         f"  max {_pct(c.max_asr).strip()}  {c.verdict.upper()}")
+    if v.top_regressed:
+        lines += ["", "  most regressed attacks (exploratory, per-attack exact test, BH q across attacks):"]
+        for a in v.top_regressed[:10]:
+            lines.append(f"    {_name(a.id, 40):<40} {a.baseline_successes}/{a.baseline_attempts} → "
+                         f"{a.candidate_successes}/{a.candidate_attempts}  p={_p(a.p_value)} q={_p(a.q_value)}")
+    extra = []
+    if v.changed:
+        extra.append(f"{len(v.changed)} changed")
+    if v.new:
+        extra.append(f"{len(v.new)} new")
+    if v.removed:
+        extra.append(f"{len(v.removed)} removed")
+    if extra:
+        lines += ["", f"  attacks: {v.paired} compared; left out: {', '.join(extra)}"]
+    return "\n".join(lines) + "\n"

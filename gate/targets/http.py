@@ -1,0 +1,399 @@
+"""kind: http — any JSON-over-HTTP endpoint; also the HTTP plumbing shared with kind: openai.
+
+    kind: http
+    url: https://chat.example.com/api/generate
+    headers: {Authorization: "Bearer ${CHAT_TOKEN}"}
+    body: {input: "{{prompt}}", history: "{{messages}}", options: {temperature: 0}}
+    reply_path: output.text
+    tokens: {prompt: usage.input_tokens, completion: usage.output_tokens}
+
+The body template is substituted on the parsed structure (never by pasting text into JSON), so a
+prompt full of quotes and braces cannot break the request. Without `reply_path` the whole response
+body is the reply text.
+
+Plumbing (`HttpTargetBase`): one `requests.Session` per target with a connection pool sized to
+`concurrency` and no automatic retries (the runner retries); cookies are never kept, so attempts
+cannot influence each other through a server-side session; redirects are not followed. The body
+is streamed and cut at `max_reply_bytes` (never held whole), and `timeout` bounds the whole call,
+including a server that trickles bytes. Failures become `TargetError`s: 429/503 retryable with
+`Retry-After` (delta-seconds, HTTP-date or `retry-after-ms`), 408 and other 5xx retryable, other
+4xx not (401/403 say to check the key without printing it), timeouts (`timeout`) and resets
+(`connection`) retryable, unparsable bodies `bad_response` (retryable: usually transient).
+"""
+from __future__ import annotations
+
+import email.utils
+import http.cookiejar
+import json
+import socket
+import time
+from datetime import timezone
+from typing import Any, Mapping, Sequence
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import DecodeError as _DecodeError
+from urllib3.exceptions import HTTPError as _Urllib3Error
+from urllib3.exceptions import ProtocolError as _ProtocolError
+from urllib3.exceptions import ReadTimeoutError as _ReadTimeoutError
+
+from .. import __version__
+from . import (EXCERPT_CHARS, BaseTarget, PathMissing, ReplyPath, decode_text, one_line, parse_partial_json,
+               redact_url, reply_text_from, token_count)
+from .interface import Message, Reply, Request, TargetError
+
+#: bytes of an error response read to build the message (the rest is discarded unread)
+ERROR_BODY_BYTES = 4096
+#: read granularity of the streamed body
+CHUNK_BYTES = 64 * 1024
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` value: delta-seconds (`120`) or an HTTP-date
+    (`Wed, 21 Oct 2015 07:28:00 GMT`); a date in the past gives 0. None when absent or invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds == seconds and seconds != float("inf") else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # obsolete forms without a zone are GMT by RFC 9110
+        when = when.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def retry_after_from(headers: Mapping[str, str]) -> float | None:
+    """The server's requested delay: `retry-after-ms` (OpenAI, Azure) first, then `Retry-After`."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            value = float(ms) / 1000.0
+            if 0 <= value < float("inf"):
+                return value
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
+
+
+class HttpTargetBase(BaseTarget):
+    """A target that POSTs JSON over a pooled session and reads a bounded, deadline-bound reply."""
+
+    method = "POST"
+
+    def __init__(self, config: Mapping[str, Any], **kwargs: Any):
+        super().__init__(config, **kwargs)
+        self._session: requests.Session | None = None
+
+    # -- session
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            s = requests.Session()
+            adapter = HTTPAdapter(pool_connections=self.concurrency, pool_maxsize=self.concurrency, max_retries=0)
+            s.mount("http://", adapter)
+            s.mount("https://", adapter)
+            s.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            s.headers["User-Agent"] = f"asr-gate/{__version__}"
+            self._session = s
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _build_session(self) -> None:
+        """Create the session now (constructors call this so the first sends do not race)."""
+        _ = self.session
+
+    # -- one call
+
+    def call(self, url: str, body: Any, headers: Mapping[str, str], shown_url: str) -> tuple[bytes, bool, Any]:
+        """POST `body` as JSON; return (body bytes ≤ max_reply_bytes, truncated, response headers).
+
+        Raises TargetError for every failure, with `shown_url` (never the resolved secrets) in messages.
+        """
+        deadline = time.monotonic() + self.timeout
+        try:
+            data = json.dumps(body, allow_nan=False).encode("ascii")
+        except (TypeError, ValueError) as exc:  # checked at load time; kept as a last resort
+            raise self.fail(f"cannot encode the request body as JSON: {exc}", kind="request", retryable=False)
+        try:
+            resp = self.session.request(self.method, url, data=data, headers=headers, stream=True,
+                                        timeout=(self.timeout, self.timeout), allow_redirects=False)
+        except requests.exceptions.Timeout:
+            raise self.fail(f"no response from {shown_url} within {self.timeout:g}s", kind="timeout",
+                            retryable=True) from None
+        except requests.exceptions.SSLError as exc:
+            raise self.fail(f"TLS error talking to {shown_url}: {_reason(exc)}", kind="tls", retryable=False) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise self.fail(f"cannot connect to {shown_url}: {_reason(exc)}", kind="connection",
+                            retryable=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise self.fail(f"request to {shown_url} failed: {_reason(exc)}", kind="request", retryable=False) from None
+        try:
+            status = resp.status_code
+            if not 200 <= status < 300:
+                try:
+                    err_body, _ = self._read(resp, deadline, ERROR_BODY_BYTES, shown_url)
+                except TargetError:
+                    err_body = b""
+                raise self._status_error(resp, err_body, shown_url)
+            content, truncated = self._read(resp, deadline, self.max_reply_bytes, shown_url)
+            if not truncated:
+                self._check_length(resp, len(content), shown_url)
+            return content, truncated, resp.headers
+        finally:
+            resp.close()
+
+    def _read(self, resp: requests.Response, deadline: float, limit: int, shown_url: str) -> tuple[bytes, bool]:
+        raw = resp.raw
+        read1 = getattr(raw, "read1", None)
+        buf = bytearray()
+        while True:
+            if time.monotonic() > deadline:
+                raise self.fail(f"reply from {shown_url} not complete within {self.timeout:g}s", kind="timeout",
+                                retryable=True)
+            try:
+                if read1 is not None:
+                    chunk = read1(CHUNK_BYTES, decode_content=True)
+                else:  # urllib3 < 2: small reads so the deadline is checked often
+                    chunk = raw.read(8192, decode_content=True)
+            except (_ReadTimeoutError, socket.timeout, TimeoutError):
+                raise self.fail(f"reply from {shown_url} stalled for {self.timeout:g}s", kind="timeout",
+                                retryable=True) from None
+            except _DecodeError as exc:
+                raise self.fail(f"cannot decode the reply from {shown_url}: {_reason(exc)}", kind="bad_response",
+                                retryable=True) from None
+            except (_ProtocolError, _Urllib3Error, OSError, requests.exceptions.RequestException) as exc:
+                raise self.fail(f"connection to {shown_url} broken while reading the reply: {_reason(exc)}",
+                                kind="connection", retryable=True) from None
+            if not chunk:
+                return bytes(buf), False
+            room = limit - len(buf)
+            if len(chunk) > room:
+                buf += chunk[:room]
+                return bytes(buf), True
+            buf += chunk
+
+    def _check_length(self, resp: requests.Response, got: int, shown_url: str) -> None:
+        """A body shorter than its Content-Length means the connection broke mid-reply."""
+        if resp.headers.get("content-encoding", "identity").lower() not in ("identity", ""):
+            return
+        try:
+            expected = int(resp.headers.get("content-length", ""))
+        except ValueError:
+            return
+        if got < expected:
+            raise self.fail(f"connection to {shown_url} closed after {got} of {expected} bytes", kind="connection",
+                            retryable=True)
+
+    def _status_error(self, resp: requests.Response, body: bytes, shown_url: str) -> TargetError:
+        status = resp.status_code
+        reason = one_line(resp.reason or "", 60)
+        head = f"HTTP {status}{' ' + reason if reason else ''} from {shown_url}"
+        retry_after = retry_after_from(resp.headers)
+        if status in (401, 403):
+            return self.fail(f"{head}: the endpoint refused the credentials; {self.credentials_hint()}",
+                             kind=f"http_{status}", retryable=False, status=status)
+        detail = error_detail(body)
+        msg = f"{head}: {detail}" if detail else head
+        if 300 <= status < 400:
+            location = one_line(redact_url(resp.headers.get("location", "?")), 120)
+            return self.fail(f"{head}: redirect to {location}; set the URL to the final address "
+                             "(redirects are not followed)", kind=f"http_{status}", retryable=False, status=status)
+        if status in (408, 429) or status >= 500:
+            return self.fail(msg, kind=f"http_{status}", retryable=True, retry_after=retry_after, status=status)
+        return self.fail(msg, kind=f"http_{status}", retryable=False, retry_after=retry_after, status=status)
+
+    def check_json(self, value: Any, path: tuple) -> None:
+        """Refuse config values JSON cannot carry (YAML dates, NaN) before the first call."""
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise self.config_error(path, f"not representable as JSON ({one_line(str(exc), 80)}); "
+                                          "quote dates and other special values") from None
+
+    def credentials_hint(self) -> str:
+        names = [v for v in (self.config.get("api_key_env"),) if v]
+        names += [f"headers.{h}" for h in (self.config.get("headers") or {})]
+        return "check the key in " + ", ".join(names) if names else "check whether the endpoint needs a key"
+
+    def bad_response(self, what: str, text: str | None = None, *, truncated: bool = False) -> TargetError:
+        if truncated:
+            return self.fail(f"{what} within the first {self.max_reply_bytes} bytes of an over-long reply "
+                             "(raise max_reply_bytes?)", kind="too_large", retryable=False)
+        excerpt = f" (reply starts: {one_line(text, 120)!r})" if text else ""
+        return self.fail(f"{what}{excerpt}", kind="bad_response", retryable=True)
+
+    def parse_json(self, content: bytes, truncated: bool, headers: Mapping[str, str], shown_url: str) -> Any:
+        text = decode_text(content, truncated, _charset(headers))
+        try:
+            return parse_partial_json(text) if truncated else json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise self.bad_response(f"malformed JSON from {shown_url}: {one_line(str(exc), 80)}", text) from None
+
+
+def error_detail(body: bytes) -> str:
+    """A short, single-line description from an error body: JSON `error.message` / `message` /
+    `detail` / `error`, else the text itself; at most EXCERPT_CHARS characters."""
+    if not body:
+        return ""
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return one_line(text, EXCERPT_CHARS)
+    for candidate in (_dig(data, "error", "message"), _dig(data, "message"), _dig(data, "detail"), _dig(data, "error")):
+        if isinstance(candidate, str) and candidate.strip():
+            return one_line(candidate, EXCERPT_CHARS)
+    return one_line(text, EXCERPT_CHARS)
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(k)
+    return data
+
+
+def _charset(headers: Mapping[str, str]) -> str | None:
+    ctype = headers.get("content-type", "")
+    for part in ctype.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip('"')
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests/urllib3 error, short (urllib3 nests them deeply)."""
+    seen = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        nxt = cur.__cause__ or cur.__context__
+        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
+            nxt = cur.args[0]
+        if nxt is None and len(cur.args) > 1 and isinstance(cur.args[1], BaseException):
+            nxt = cur.args[1]
+        if nxt is None:
+            break
+        cur = nxt
+    text = type(cur).__name__
+    msg = str(cur) if cur is not None else ""
+    if msg:
+        text += f": {msg}"
+    return one_line(text, 160)
+
+
+# --------------------------------------------------------------------------------------------
+
+PROMPT = "{{prompt}}"
+MESSAGES = "{{messages}}"
+DEFAULT_BODY = {"prompt": PROMPT}
+
+
+def render_body(template: Any, prompt: str, messages: Sequence[Message]) -> Any:
+    """Substitute placeholders in a parsed JSON template (strings only; keys are left alone)."""
+    if isinstance(template, str):
+        if template == MESSAGES:
+            return [m.as_dict() for m in messages]
+        return template.replace(PROMPT, prompt) if PROMPT in template else template
+    if isinstance(template, dict):
+        return {k: render_body(v, prompt, messages) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_body(v, prompt, messages) for v in template]
+    return template
+
+
+class HttpTarget(HttpTargetBase):
+    kind = "http"
+
+    def __init__(self, config: Mapping[str, Any], **kwargs: Any):
+        super().__init__(config, **kwargs)
+        self.url = str(self.config["url"])
+        self.shown_url = one_line(redact_url(self.url), 120)
+        self.method = str(self.config.get("method", "POST")).upper()
+        self.body = self.config.get("body", DEFAULT_BODY)
+        self.check_json(self.body, ("body",))
+        self._check_template(self.body, ("body",))
+        self.reply_path = self._path("reply_path")
+        tokens = self.config.get("tokens") or {}
+        self.prompt_tokens_path = self._path(("tokens", "prompt"), tokens.get("prompt"))
+        self.completion_tokens_path = self._path(("tokens", "completion"), tokens.get("completion"))
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json, text/plain;q=0.9, */*;q=0.5"}
+        self.headers.update(self.headers_from_config())
+        self._build_session()
+
+    def _path(self, key: str | tuple, text: str | None = None) -> ReplyPath | None:
+        path = (key,) if isinstance(key, str) else key
+        if text is None and isinstance(key, str):
+            text = self.config.get(key)
+        if text is None:
+            return None
+        try:
+            return ReplyPath(str(text))
+        except ValueError as exc:
+            raise self.config_error(path, str(exc)) from None
+
+    def _check_template(self, body: Any, path: tuple) -> None:
+        found = [False]
+
+        def walk(value: Any, where: tuple) -> None:
+            if isinstance(value, str):
+                if value == MESSAGES or PROMPT in value:
+                    found[0] = True
+                if MESSAGES in value and value != MESSAGES:
+                    raise self.config_error(where, "{{messages}} must be a whole value (\"{{messages}}\"), "
+                                                   "it is replaced by a list; use {{prompt}} inside text")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, where + (k,))
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    walk(v, where + (i,))
+
+        walk(body, path)
+        if not found[0]:
+            raise self.config_error(path, "the body template contains neither {{prompt}} nor {{messages}}, "
+                                          "so every request would be the same")
+
+    def send(self, request: Request) -> Reply:
+        body = render_body(self.body, request.prompt, request.messages)
+        content, truncated, headers = self.call(self.url, body, self.headers, self.shown_url)
+        if self.reply_path is None:
+            return Reply(text=decode_text(content, truncated, _charset(headers)), truncated=truncated)
+        data = self.parse_json(content, truncated, headers, self.shown_url)
+        try:
+            value = self.reply_path.get(data)
+        except PathMissing as exc:
+            raise self.bad_response(f"reply_path {self.reply_path.text!r} not found in the reply from "
+                                    f"{self.shown_url} (no {exc.at!r})",
+                                    None if truncated else decode_text(content, False), truncated=truncated) from None
+        return Reply(text=reply_text_from(value), truncated=truncated,
+                     prompt_tokens=self._tokens(self.prompt_tokens_path, data),
+                     completion_tokens=self._tokens(self.completion_tokens_path, data), raw=data)
+
+    @staticmethod
+    def _tokens(path: ReplyPath | None, data: Any) -> int:
+        if path is None:
+            return 0
+        try:
+            return token_count(path.get(data))
+        except PathMissing:
+            return 0

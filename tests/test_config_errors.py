@@ -1,0 +1,99 @@
+"""Malformed configs: each exits 2 with one clear located line on stderr, no traceback, nothing written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gate.cli import main
+
+BAD = os.path.join(os.path.dirname(__file__), "fixtures", "bad")
+
+# file → (substring the message must contain, line it must name or None)
+EXPECT = {
+    "suite_bad_yaml.yaml": ("invalid YAML", 4),
+    "suite_attempts_type.yaml": ("defaults.attempts", 2),
+    "suite_unknown_key.yaml": ("unknown key 'colour'", 4),
+    "suite_duplicate_id.yaml": ("duplicate attack id 'a1'", 5),
+    "suite_empty.yaml": ("no attacks", 3),
+    "suite_no_prompt.yaml": ("needs `prompt` or `messages`", 4),
+    "suite_unknown_placeholder.yaml": ("unknown placeholder '{{who}}'", 4),
+    "suite_undeclared_category.yaml": ("category 'jailbreak' is not declared", 5),
+    "suite_negative_attempts.yaml": ("attacks[0].attempts", 4),
+    "suite_duplicate_key.yaml": ("duplicate key 'suite'", 2),
+    "suite_no_detector.yaml": ("no detector", 3),
+    "suite_unknown_detector.yaml": ("smells_bad", 2),
+    "suite_bad_regex.yaml": ("regular expression", 2),
+    "suite_prompt_and_messages.yaml": ("not both", 4),
+    "suite_bad_role.yaml": ("attacks[0].messages[0].role", 4),
+    "suite_import_outside.yaml": ("outside the workspace", 4),
+    "suite_import_missing.yaml": ("missing.csv", 4),
+    "suite_alias_bomb.yaml": ("alias bomb", None),
+    "suite_not_utf8.yaml": ("not valid UTF-8", 2),
+    "suite_empty_file.yaml": ("empty", 1),
+    "suite_nan.yaml": ("not a finite number", 2),
+    "target_missing_env.yaml": ("ASR_GATE_TEST_UNSET_VAR", 4),
+    "target_concurrency_type.yaml": ("concurrency", 4),
+    "target_unknown_kind.yaml": ("carrier-pigeon", 1),
+    "target_missing_base_url.yaml": ("base_url", None),
+    "target_header_env_unset.yaml": ("ASR_GATE_TEST_UNSET_TOKEN", 3),
+    "target_unknown_key.yaml": ("modle", 4),
+    "target_command_string.yaml": ("argv", 2),
+}
+
+
+def _one_line_error(err: str, name: str, line: int | None, needle: str) -> None:
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    msg = lines[0]
+    assert "Traceback" not in err
+    assert name in msg, msg
+    assert needle in msg, msg
+    if line is not None:
+        assert f"{name}:{line}:" in msg, msg
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_validate_bad_file(name, capsys, monkeypatch):
+    monkeypatch.delenv("ASR_GATE_TEST_UNSET_VAR", raising=False)
+    monkeypatch.delenv("ASR_GATE_TEST_UNSET_TOKEN", raising=False)
+    monkeypatch.chdir(BAD)
+    code = main(["validate", name])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    needle, line = EXPECT[name]
+    _one_line_error(err, name, line, needle)
+
+
+def test_every_fixture_has_an_expectation():
+    assert sorted(f for f in os.listdir(BAD)) == sorted(EXPECT)
+
+
+@pytest.mark.parametrize("path", ["does-not-exist.yaml", "."])
+def test_unreadable(path, capsys, monkeypatch):
+    monkeypatch.chdir(BAD)
+    assert main(["validate", path]) == 2
+    _, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and path in err
+
+
+def test_run_with_bad_suite_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(BAD)
+    out = tmp_path / "out"
+    code = main(["run", "--suite", "suite_duplicate_id.yaml", "--target", "target_unknown_kind.yaml",
+                 "--out", str(out), "--quiet"])
+    assert code == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["suite_bad_yaml.yaml", "suite_alias_bomb.yaml", "target_missing_env.yaml"])
+def test_subprocess_no_traceback(name):
+    env = dict(os.environ)
+    env.pop("ASR_GATE_TEST_UNSET_VAR", None)
+    proc = subprocess.run([sys.executable, "-m", "gate.cli", "validate", name], cwd=BAD, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    _one_line_error(proc.stderr, name, EXPECT[name][1], EXPECT[name][0])
