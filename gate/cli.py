@@ -55,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except GateError as exc:
-        print(f"asr-gate: error: {exc.one_line()}", file=sys.stderr)
+        from .report.escape import log_escape
+
+        # messages may quote untrusted text (ids, file content): never let it form a workflow command
+        print(f"asr-gate: error: {log_escape(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("asr-gate: interrupted", file=sys.stderr)

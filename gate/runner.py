@@ -229,6 +229,14 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
             "attempts": opts.attempts, "shard": shard_label, "planned": planned,
             "target": short_hash(target.describe(), 16)}
 
+    if target.kind == "sim":
+        from .detectors import can_synthesize
+
+        bad = next((a for a in attacks if not can_synthesize(a.detector)), None)
+        if bad is not None:
+            raise UsageError(f"{suite.path}: attack '{bad.id}' uses an LLM judge, which the simulated target "
+                             f"cannot answer for offline; use a real target")
+
     out = OutputDir(out_dir)
     try:
         transcript_path = out.file(TRANSCRIPT)

@@ -647,6 +647,11 @@ def test_judge_target_file_is_relative_to_the_suite(tmp_path, judge_srv):
     d = build_detector(doc.data["detector"], source=doc.path, path=("detector",), doc=doc)
     assert d.describe()["judge"]["target"]["model"] == "file-judge"
     assert d.detect("LEAKED-CONTENT", CTX).success
+    suite.write_text("detector:\n  judge: {target_file: missing.yaml}\n")
+    doc = load_document(suite)
+    with pytest.raises(ConfigError) as info:
+        build_detector(doc.data["detector"], source=doc.path, path=("detector",), doc=doc)
+    assert str(info.value).startswith(f"{suite}:2: detector.judge.target_file: no such file: ")
 
 
 def test_judge_config_errors(judge_srv):

@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         k_now = info["attacks"]
         result["baseline_attacks"] = k_now
         if k_now >= 2:
-            result["mde_with_baseline_attacks"] = stats.mde(k_now, pl.var_d, args.alpha, args.power, use_t=True)
+            result["mde_with_baseline_attacks"] = stats.mde(k_now, pl.var_d, args.alpha, args.power,
+                                                            use_t=k_now < 30)
     if args.format == "json":
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         return 0

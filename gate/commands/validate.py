@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             what = check(path, args.kind)
         except GateError as exc:
-            print(f"asr-gate: error: {exc.one_line()}", file=sys.stderr)
+            from ..report.escape import log_escape
+
+            print(f"asr-gate: error: {log_escape(exc.one_line())}", file=sys.stderr)
             return exc.exit_code
         print(f"ok: {path}: {what}")
     return 0

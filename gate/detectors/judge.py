@@ -147,6 +147,8 @@ class JudgeDetector(Detector):
             raise r.error(("judge", "target_file"), "expected a file path")
         if not os.path.isabs(path) and r.base_dir:
             path = os.path.join(r.base_dir, path)
+        if not os.path.isfile(path):
+            raise r.error(("judge", "target_file"), f"no such file: {path}")
         tdoc = load_document(path)
         return build_target(tdoc.data, source=tdoc.path, doc=tdoc)
 

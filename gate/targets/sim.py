@@ -44,7 +44,9 @@ class SimTarget(BaseTarget):
         self.seed = int(self.config.get("seed", 0))
         self.default_rate = float(self.config.get("default_rate", DEFAULT_RATE))
         rates = dict(self.config.get("rates") or {})
-        self.exact_rates = {str(k): float(v) for k, v in rates.items() if not _PATTERN_CHARS & set(str(k))}
+        # every key is first an exact id (ids of vars attacks contain `[`, a glob character);
+        # keys with glob characters also act as fnmatch patterns for other ids
+        self.exact_rates = {str(k): float(v) for k, v in rates.items()}
         self.pattern_rates = [(str(k), float(v)) for k, v in rates.items() if _PATTERN_CHARS & set(str(k))]
         self.category_rates = {str(k): float(v) for k, v in (self.config.get("category_rates") or {}).items()}
         self.latency = float(self.config.get("latency_ms", 0)) / 1000.0

@@ -1,0 +1,51 @@
+"""The body of a baseline-update pull request: what changes, and the trend of the accepted ASR."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from .escape import md_escape
+
+MARKER = "<!-- asr-gate:baseline-pr -->"
+
+
+def trend_line(history: Sequence[Mapping[str, Any]], current: float | None = None, width: int = 12) -> str:
+    """A sparkline of the accepted overall ASR, oldest → newest (plain Unicode, safe in Markdown)."""
+    values = [h.get("asr") for h in history if isinstance(h.get("asr"), (int, float))]
+    if current is not None:
+        values.append(current)
+    values = values[-width:]
+    if not values:
+        return ""
+    bars = "▁▂▃▄▅▆▇█"
+    lo, hi = min(values), max(values)
+    span = hi - lo or 1.0
+    spark = "".join(bars[min(7, int((v - lo) / span * 7 + 0.5))] if hi > lo else bars[3] for v in values)
+    return f"{spark}  ({' → '.join(f'{100 * v:.1f}%' for v in values[-5:])})"
+
+
+def pr_body(suite_id: str, rows, changes: Mapping[str, list[str]], new: Mapping[str, Any],
+            history: Sequence[Mapping[str, Any]]) -> str:
+    prov = new.get("provenance", {})
+    est = new.get("estimates", {})
+    lines = [MARKER, f"## asr-gate: new baseline for `{md_escape(suite_id)}`", "",
+             "Merging this pull request makes these the accepted attack success rates that future pull "
+             "requests are compared against. Review them like code: a higher ASR here means accepting a "
+             "more attackable model.", "",
+             "| scope | before | after | change |", "|---|---:|---:|---:|"]
+    lines += [f"| {md_escape(s)} | {b} | {a} | {d} |" for s, b, a, d in rows]
+    trend = trend_line(history, (new.get("totals") or {}).get("asr"))
+    if trend:
+        lines += ["", f"**Accepted overall ASR, last updates:** {trend}"]
+    for kind in ("new", "removed", "changed"):
+        ids = changes.get(kind) or []
+        if ids:
+            shown = ", ".join(f"`{md_escape(i, 80)}`" for i in ids[:20])
+            more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
+            lines += ["", f"**{kind.capitalize()} attacks ({len(ids)}):** {shown}{more}"]
+    icc = est.get("icc")
+    omega = est.get("omega")
+    lines += ["", "<sub>",
+              f"commit {md_escape(str(prov.get('commit') or 'unknown'))[:12]} · {md_escape(str(prov.get('date')))} · "
+              f"asr-gate {md_escape(str(prov.get('tool_version')))} · ICC {'n/a' if icc is None else f'{icc:.2f}'} · "
+              f"ω {'n/a' if omega is None else f'{omega:.3f}'}", "</sub>"]
+    return "\n".join(lines) + "\n"
