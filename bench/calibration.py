@@ -242,6 +242,26 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
         lines.append("")
     lines.append("Misses: " + ("none." if not misses else "; ".join(misses) + "."))
     lines.append("")
+    # data-driven notes on the misses (no claims that the numbers above do not support)
+    pw = [(r, d) for r in rows for d in (0.05, 0.1) if abs(r[f"reject@{d}"] - r[f"planner@{d}"]) > 0.03]
+    if pw:
+        above = all(r[f"reject@{d}"] > r[f"planner@{d}"] for r, d in pw)
+        normal_ok = sum(abs(r[f"reject@{d}"] - r[f"normal@{d}"]) <= 0.03 for r in rows for d in (0.05, 0.1))
+        worst = max(r[f"reject@{d}"] - r[f"planner@{d}"] for r, d in pw)
+        lines.append(
+            f"- Power vs planner: {len(pw)} cell(s) off by more than 3 pp"
+            + (f", all with simulated power *above* the prediction (by up to {100 * worst:.1f} pp): the planner is "
+               "conservative there" if above else "") + f". The plain normal formula is within 3 pp in {normal_ok} "
+            f"of {2 * len(rows)} cells. D is right-skewed, so a trial's mean and SD are positively correlated, "
+            "which helps the t test at high power; normal theory with a t correction ignores this.")
+    fp = [r for r in rows if r["pass_or_warn@0.05"] > alpha + 0.02]
+    if fp:
+        strict = max(r.get("pass_or_warn@0.05[pass_alpha=0.025]", float("nan")) for r in rows)
+        lines.append(
+            f"- False PASS at the margin above α + 2 pp in {len(fp)} cell(s) (max "
+            f"{100 * max(r['pass_or_warn@0.05'] for r in fp):.1f}%; the skew caveat of STATISTICS.md §3.3). With "
+            f"`pass_alpha: 0.025` the largest false PASS rate in the table is {100 * strict:.1f}%.")
+    lines.append("")
     lines.append(f"Run time {elapsed:.0f} s.")
     return "\n".join(lines) + "\n"
 

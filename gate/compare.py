@@ -210,10 +210,15 @@ class GroupResult:
     method: str
     verdict: str
     can_pass: bool = True
+    baseline_ci95: tuple[float, float] | None = None
+    candidate_ci95: tuple[float, float] | None = None
+    is_overall: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "baseline_asr": _num(self.baseline_asr), "candidate_asr": _num(self.candidate_asr),
+            "baseline_ci95": None if self.baseline_ci95 is None else [_num(x) for x in self.baseline_ci95],
+            "candidate_ci95": None if self.candidate_ci95 is None else [_num(x) for x in self.candidate_ci95],
             "delta": _num(self.delta), "ci": [_num(self.ci[0]), _num(self.ci[1])],
             "p_value": _num(self.p_value), "p_raw": _num(self.p_raw), "verdict": self.verdict,
             "k": self.k, "n": _num(self.n), "mde": _num(self.mde), "margin": _num(self.margin),
@@ -236,6 +241,7 @@ class CeilingResult:
     k: int
     mode: str
     verdict: str
+    is_overall: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "max_asr": self.max_asr, "candidate_asr": _num(self.candidate_asr),
@@ -336,7 +342,8 @@ class Verdict:
             return "success"
         if self.verdict in ("fail", "error"):
             return "failure"
-        return {"neutral": "neutral", "warn": "success", "pass": "success", "fail": "failure"}[self.policy.on_inconclusive]
+        action = {"neutral": "neutral", "warn": "success", "pass": "success", "fail": "failure"}
+        return action[self.policy.on_inconclusive]
 
     @property
     def notice(self) -> str | None:
@@ -433,8 +440,11 @@ def _int(v: Any, label: str, i: int, key: str) -> int:
     return int(v)
 
 
-def _table(data: Mapping[str, Any], label: str) -> dict[str, tuple]:
-    """id → (category, hash, successes, attempts, errors); checks the fields compare relies on."""
+def _table(data: Mapping[str, Any], label: str, by_prompt: bool = False) -> dict[str, tuple]:
+    """id → (category, hash, successes, attempts, errors); checks the fields compare relies on.
+
+    ``by_prompt`` identifies attacks by the hash of their messages alone (``prompt_hash``), which
+    is how attacks are paired across an explicitly allowed detector change."""
     out: dict[str, tuple] = {}
     for i, a in enumerate(_attacks_of(data, label)):
         if not isinstance(a, Mapping):
@@ -454,7 +464,8 @@ def _table(data: Mapping[str, Any], label: str) -> dict[str, tuple]:
             raise UsageError(f"{label}: attacks[{i}].successes: {suc} successes but only {att} attempts")
         cat = a.get("category")
         cat = str(cat) if cat not in (None, "") else UNCATEGORISED
-        out[aid] = (cat, a.get("hash"), suc, att, err)
+        h = (a.get("prompt_hash") or a.get("hash")) if by_prompt else a.get("hash")
+        out[aid] = (cat, h, suc, att, err)
     return out
 
 
@@ -591,6 +602,7 @@ class _Raw:
     se: float
     method: str
     can_pass: bool
+    is_overall: bool = False
 
 
 def _test_group(name: str, idx: np.ndarray, b, mb, c, mc, policy: Policy, margin: float) -> _Raw:
@@ -638,10 +650,10 @@ def _advice(raw: _Raw, g: GroupResult, b, mb, c, mc, policy: Policy) -> Advice |
     if all(math.isfinite(v) for v in (s2b, s2c, om)):
         reps = stats.plan_repeats(effect, raw.k, om, (s2b + s2c) / 2, a, policy.power)
     n_now = g.n
-    where = "overall" if g.name == OVERALL else f"in category '{_short(g.name)}'"
+    where = "overall" if g.is_overall else f"in category '{_short(g.name)}'"
     if not g.can_pass:
         k_min = _min_attacks_to_pass(policy.pass_alpha)
-        who = "The suite" if g.name == OVERALL else f"Category '{_short(g.name)}'"
+        who = "The suite" if g.is_overall else f"Category '{_short(g.name)}'"
         text = (f"{who} has only {raw.k} attack{'s' if raw.k != 1 else ''}; with fewer than {k_min} attacks a "
                 f"group can never be shown to be safe. Add attacks to it (about {max(k_need, k_min)} would settle "
                 f"it).")
@@ -649,7 +661,8 @@ def _advice(raw: _Raw, g: GroupResult, b, mb, c, mc, policy: Policy) -> Advice |
     more = max(0, k_need - raw.k)
     text = (f"To settle it {where}: run about {k_need} attacks ({more} more than now) at {n_now:.0f} repeats each")
     if reps is not None and reps > n_now:
-        text += f", or keep the {raw.k} attacks and run {reps} repeats per attack in both the baseline and the candidate"
+        text += (f", or keep the {raw.k} attacks and run {reps} repeats per attack in both the baseline and the "
+                 f"candidate")
     elif reps is None:
         text += ("; more repeats alone will not help, because the attacks differ too much from each other "
                  "in how the change affects them")
@@ -667,10 +680,10 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
     ``allow_detector_change``): a different detector measures a different thing.
     """
     policy = policy or Policy()
-    base = _table(baseline, "baseline")
-    cand = _table(candidate, "results")
     hb, hc = _detector_hash(baseline), _detector_hash(candidate)
     detector_changed = hb is not None and hc is not None and hb != hc
+    base = _table(baseline, "baseline", by_prompt=detector_changed)
+    cand = _table(candidate, "results", by_prompt=detector_changed)
     if detector_changed and not allow_detector_change:
         raise UsageError("the baseline was measured with a different detector (detector hash differs), so the "
                          "two ASRs are not comparable; re-baseline with the current detector, or pass "
@@ -750,6 +763,7 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
         cat_arr = np.asarray(cats, dtype=object)[sel]
         names = sorted(set(cat_arr.tolist()))
         raws.append(_test_group(OVERALL, sel, b, mb, c, mc, policy, policy.margin))
+        raws[0].is_overall = True
         if len(names) > 1:
             order = np.argsort(cat_arr, kind="stable")
             sorted_cats = cat_arr[order]
@@ -759,25 +773,28 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
                 raws.append(_test_group(name, np.sort(sel[order[lo:hi]]), b, mb, c, mc, policy,
                                         policy.margin_for(name)))
         p_adj = stats.adjust_pvalues([r.p for r in raws], policy.correction)
-        margins = [policy.margin if r.name == OVERALL else policy.margin_for(r.name) for r in raws]
+        margins = [policy.margin if r.is_overall else policy.margin_for(r.name) for r in raws]
         vs = group_verdicts(p_adj, [r.high for r in raws], margins, policy.alpha)
         groups: list[GroupResult] = []
         for r, pa, m, v in zip(raws, p_adj, margins, vs):
             idx = r.idx
+            ci_b = stats.clustered_wilson_interval(b[idx], mb[idx], confidence=0.95)
+            ci_c = stats.clustered_wilson_interval(c[idx], mc[idx], confidence=0.95)
             g = GroupResult(
                 name=r.name, k=r.k, n=float(mc[idx].mean()),
                 baseline_successes=int(b[idx].sum()), baseline_attempts=int(mb[idx].sum()),
                 candidate_successes=int(c[idx].sum()), candidate_attempts=int(mc[idx].sum()),
                 baseline_asr=float(r.res.baseline_asr), candidate_asr=float(r.res.candidate_asr),
                 delta=r.delta, ci=(r.low, r.high), se=r.se, p_raw=float(r.p), p_value=float(pa), margin=float(m),
-                mde=_mde(r, policy), method=r.method, verdict=str(v), can_pass=r.can_pass)
+                mde=_mde(r, policy), method=r.method, verdict=str(v), can_pass=r.can_pass,
+                baseline_ci95=(ci_b.low, ci_b.high), candidate_ci95=(ci_c.low, ci_c.high), is_overall=r.is_overall)
             groups.append(g)
         overall = groups[0]
         if len(groups) > 1:
             categories = {g.name: g for g in groups[1:]}
         else:
             only = names[0]
-            categories = {only: replace(overall, name=only)}
+            categories = {only: replace(overall, name=only, is_overall=False)}
 
     # ---- ceilings (candidate only, all of its judged attacks)
     ceilings: list[CeilingResult] = []
@@ -787,14 +804,14 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
             xs, ms = cand_by_cat.setdefault(cat, ([], []))
             xs.append(suc)
             ms.append(att)
-    limits: list[tuple[str, float]] = []
+    limits: list[tuple[str, float, bool]] = []
     if policy.max_asr is not None:
-        limits.append((OVERALL, policy.max_asr))
+        limits.append((OVERALL, policy.max_asr, True))
     for name, cp in policy.categories.items():
         if cp.max_asr is not None:
-            limits.append((name, cp.max_asr))
-    for scope, limit in limits:
-        if scope == OVERALL:
+            limits.append((name, cp.max_asr, False))
+    for scope, limit, is_overall in limits:
+        if is_overall:
             xs = [x for v in cand_by_cat.values() for x in v[0]]
             ms = [m for v in cand_by_cat.values() for m in v[1]]
         else:
@@ -809,7 +826,7 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
         else:
             cv = "inconclusive"
         ceilings.append(CeilingResult(scope, limit, ci.estimate, (ci.low, ci.high), ci.icc, ci.n_eff, ci.attacks,
-                                      policy.ceiling_mode, cv))
+                                      policy.ceiling_mode, cv, is_overall))
     unknown_cats = [n for n in policy.categories if n not in cand_by_cat and n not in categories]
     for n in unknown_cats[:3]:
         reasons_info.append(f"Note: the policy sets limits for category '{_short(n)}', but no attack in the results "
@@ -836,7 +853,7 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
     advice: list[Advice] = []
     if final == "inconclusive" and overall is not None:
         for r in raws:
-            g = overall if r.name == OVERALL else categories.get(r.name)
+            g = overall if r.is_overall else categories.get(r.name)
             if g is not None and g.verdict == "inconclusive":
                 a = _advice(r, g, b, mb, c, mc, policy)
                 if a is not None:
@@ -853,7 +870,7 @@ def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: P
 # ---------------------------------------------------------------------------------------------
 
 def _group_phrase(g: GroupResult) -> str:
-    where = "Overall" if g.name == OVERALL else f"In category '{_short(g.name)}'"
+    where = "Overall" if g.is_overall else f"In category '{_short(g.name)}'"
     return (f"{where} the attack success rate went from {_pct(g.baseline_asr)} to {_pct(g.candidate_asr)} "
             f"({_pts(g.delta)}, {g.k} attack{'s' if g.k != 1 else ''})")
 
@@ -877,7 +894,7 @@ def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, G
                    f"and it could be as large as {_pts(g.ci[1])}, which is more than the {_pts(g.margin)} the "
                    f"policy tolerates.")
     for cl in ceilings:
-        where = "overall" if cl.scope == OVERALL else f"in category '{_short(cl.scope)}'"
+        where = "overall" if cl.is_overall else f"in category '{_short(cl.scope)}'"
         if cl.verdict == "fail":
             why = (f"even its lower bound ({_pct(cl.ci[0])}) is above" if cl.ci[0] > cl.max_asr
                    else "it is above (strict ceiling mode)")
@@ -887,14 +904,15 @@ def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, G
         out.append("What to do: find and fix what made the model easier to attack (the attacks listed below are a "
                    "good place to start). If the higher rate is intended, update the baseline in a reviewed pull "
                    "request (asr-gate baseline update).")
-    for g in warns:
-        out.append(f"{_group_phrase(g)}. The increase is probably real ({adj}{_pv(g.p_value)}) but small: at most "
-                   f"{_pts(g.ci[1])}, below the {_pts(g.margin)} tolerance, so it does not block the merge.")
-    if final in ("pass", "warn"):
-        if overall is not None:
-            out.insert(0, f"No regression beyond the tolerance. {_group_phrase(overall)}; with {conf} confidence "
-                          f"any increase is below {_pts(overall.ci[1])}, under the {_pts(overall.margin)} the policy "
-                          f"tolerates" + (", and the same holds in every category." if len(categories) > 1 else "."))
+    if final in ("pass", "warn") and overall is not None:
+        out.append(f"No regression beyond the tolerance. {_group_phrase(overall)}; with {conf} confidence "
+                   f"any increase is below {_pts(overall.ci[1])}, under the {_pts(overall.margin)} the policy "
+                   f"tolerates" + (", and the same holds in every category." if len(categories) > 1 else "."))
+    # warnings lead (the first reason is the check run's notice)
+    for j, g in enumerate(warns):
+        out.insert(j, f"Warning: {_group_phrase(g)[0].lower()}{_group_phrase(g)[1:]}. The increase is probably real "
+                      f"({adj}{_pv(g.p_value)}) but small: at most {_pts(g.ci[1])}, below the {_pts(g.margin)} "
+                      f"tolerance, so it does not block the merge.")
     if final in ("inconclusive", "fail", "error") and incs:
         if final == "inconclusive":
             lead = incs[0]
@@ -906,18 +924,19 @@ def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, G
         else:
             rest = incs
         if rest:
-            names = ", ".join("overall" if g.name == OVERALL else f"'{_short(g.name)}' (up to {_pts(g.ci[1])})"
+            names = ", ".join(f"overall (up to {_pts(g.ci[1])})" if g.is_overall
+                              else f"'{_short(g.name)}' (up to {_pts(g.ci[1])})"
                               for g in rest[:5])
             more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
             out.append(f"Not enough data to clear: {names}{more}.")
     for cl in ceilings:
         if cl.verdict == "inconclusive":
-            where = "overall" if cl.scope == OVERALL else f"in category '{_short(cl.scope)}'"
+            where = "overall" if cl.is_overall else f"in category '{_short(cl.scope)}'"
             out.append(f"The candidate's attack success rate {where} ({_pct(cl.candidate_asr)}, between "
                        f"{_pct(cl.ci[0])} and {_pct(cl.ci[1])}) is too close to the {_pct(cl.max_asr)} ceiling to "
                        f"tell; more attacks would narrow it.")
         elif cl.verdict == "pass" and final in ("pass", "warn"):
-            where = "overall" if cl.scope == OVERALL else f"in category '{_short(cl.scope)}'"
+            where = "overall" if cl.is_overall else f"in category '{_short(cl.scope)}'"
             out.append(f"The candidate's attack success rate {where} is below the {_pct(cl.max_asr)} ceiling "
                        f"(at most {_pct(cl.ci[1])}).")
     if final == "inconclusive":
@@ -930,6 +949,10 @@ def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, G
                   "pass": "This does not block the merge (the policy treats it as a pass).",
                   "fail": "The policy treats an inconclusive result as a failure, so this blocks the merge."}
         out.append(action[policy.on_inconclusive])
+    if overall is not None and overall.candidate_successes == 0 and overall.candidate_ci95 is not None:
+        out.append(f"No attack succeeded in this run ({overall.candidate_attempts} judged attempts over {overall.k} "
+                   f"attacks); the attack success rate is still only known to be at most "
+                   f"{100 * overall.candidate_ci95[1]:.1f}% (95% confidence), not zero.")
     if changed:
         out.append(f"{len(changed)} attack(s) changed since the baseline (different content) and were left out; "
                    f"update the baseline to include them.")

@@ -27,10 +27,14 @@ class AttackCount:
     attempts: int = 0
     successes: int = 0
     errors: int = 0
+    prompt_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "category": self.category, "hash": self.hash, "planned": self.planned,
-                "attempts": self.attempts, "successes": self.successes, "errors": self.errors}
+        d = {"id": self.id, "category": self.category, "hash": self.hash, "planned": self.planned,
+             "attempts": self.attempts, "successes": self.successes, "errors": self.errors}
+        if self.prompt_hash:
+            d["prompt_hash"] = self.prompt_hash
+        return d
 
 
 def _interval(successes: list[int], attempts: list[int]) -> list[float] | None:
@@ -159,7 +163,7 @@ def merge_results(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 raise UsageError(f"{path}: attack '{a['id']}' is also in {seen[a['id']]}")
             seen[a["id"]] = path
             counts.append(AttackCount(a["id"], a["category"], a.get("hash", ""), a.get("planned", a["attempts"] + a["errors"]),
-                                      a["attempts"], a["successes"], a["errors"]))
+                                      a["attempts"], a["successes"], a["errors"], a.get("prompt_hash")))
     ns = {s.split("/")[1] for s in shards}
     if shards and (len(ns) != 1 or len(shards) != int(next(iter(ns)))):
         missing = sorted(set(f"{i}/{next(iter(ns))}" for i in range(1, int(next(iter(ns))) + 1)) - shards) if len(ns) == 1 else []

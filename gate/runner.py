@@ -260,7 +260,8 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         write_json_atomic(meta_path, meta)
 
         by_id = {a.id: a for a in attacks}
-        st = _State(counts={a.id: AttackCount(a.id, a.category, a.hash, n_of(a)) for a in attacks})
+        st = _State(counts={a.id: AttackCount(a.id, a.category, a.hash, n_of(a), prompt_hash=a.prompt_hash)
+                            for a in attacks})
         done: set[tuple[str, int]] = set()
         for rec in records:
             key = (rec.get("attack"), rec.get("attempt"))
@@ -421,3 +422,34 @@ def _count(st: _State, rec: dict[str, Any]) -> None:
         if rec.get("success"):
             c.successes += 1
             st.successes += 1
+
+
+def run_ab(suite: Suite, candidate: Target, baseline: Target, out_dir: str,
+           options: RunOptions | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Live A/B: run the baseline and the candidate target at the same time, in the same job.
+
+    Both runs proceed concurrently (their attempts interleave in time), so serving drift, judge
+    drift and time-of-day effects hit both arms alike and drop out of the comparison. Returns
+    (baseline results, candidate results), written to DIR/baseline and DIR/candidate.
+    """
+    import dataclasses
+
+    opts = options or RunOptions()
+    quiet = dataclasses.replace(opts, progress=None)
+    out: dict[str, Any] = {}
+    errors: dict[str, BaseException] = {}
+
+    def arm(name: str, target: Target, o: RunOptions) -> None:
+        try:
+            out[name] = run_suite(suite, target, os.path.join(out_dir, name), o)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors[name] = exc
+
+    t = threading.Thread(target=arm, args=("baseline", baseline, quiet), daemon=True)
+    t.start()
+    arm("candidate", candidate, opts)
+    t.join()
+    for name in ("candidate", "baseline"):
+        if name in errors:
+            raise errors[name]
+    return out["baseline"], out["candidate"]

@@ -384,7 +384,8 @@ def paired_difference(b, mb, c, mc, alpha: float = 0.05, pass_alpha: float | Non
             nan = np.full(np.shape(delta), np.nan)
             return PairedDifference(_scalar(delta), _scalar(nan), 0.0, _scalar(nan), _scalar(np.ones_like(nan)),
                                     _scalar(np.full_like(nan, -1.0)), _scalar(np.ones_like(nan)), K,
-                                    _scalar(rb), _scalar(rc), alpha, pass_alpha, _scalar(np.zeros(np.shape(delta), bool)))
+                                    _scalar(rb), _scalar(rc), alpha, pass_alpha,
+                                    _scalar(np.zeros(np.shape(delta), bool)))
         e = (c - rc[..., None] * mc) / (Mc / K)[..., None] - (b - rb[..., None] * mb) / (Mb / K)[..., None]
         se = np.sqrt((e * e).sum(-1) / (K * (K - 1)))
         degenerate = se <= _SE_ZERO
@@ -421,7 +422,8 @@ def _studentised(x: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = mean / (sd / math.sqrt(K))
     tiny = sd <= 1e-12 * np.maximum(1.0, np.abs(x).max(-1))
-    return np.where(tiny, np.sign(np.round(mean, 12)) * np.inf, t)
+    m = np.round(mean, 12)
+    return np.where(tiny, np.where(m > 0, np.inf, np.where(m < 0, -np.inf, 0.0)), t)
 
 
 def sign_flip_test(d: Sequence[float], null: float = 0.0, alpha: float = 0.05,

@@ -44,6 +44,7 @@ class Attack:
     hash: str
     goal: str | None = None
     tags: tuple[str, ...] = ()
+    prompt_hash: str = ""
 
     @property
     def uses_canary(self) -> bool:
@@ -197,7 +198,7 @@ class _Builder:
         self.attacks.append(Attack(
             id=attack_id, category=category, messages=msgs,
             attempts=int(attempts or self.default_attempts), detector=det, hash=h,
-            goal=goal, tags=tuple(tags)))
+            goal=goal, tags=tuple(tags), prompt_hash=content_hash([m.as_dict() for m in msgs])))
 
 
 def _messages_of(doc: Document, path: tuple, raw: Mapping[str, Any], values: Mapping[str, str]) -> list[Message]:

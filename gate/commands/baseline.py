@@ -82,13 +82,14 @@ def run_update(args: argparse.Namespace) -> int:
         history_text = "".join(canonical_json(h) + "\n" for h in history_lines) + canonical_json(history_entry(new)) + "\n"
         body = json_dump(new)
         client = github.connect(token, args.api_url, args.repo)
+        base_branch = args.base or github.default_branch(client)
         url = github.open_or_update_pull_request(
-            client, branch=args.branch or f"asr-gate/baseline/{results['suite']['id']}", base=args.base,
+            client, branch=args.branch or f"asr-gate/baseline/{_branch_safe(results['suite']['id'])}", base=base_branch,
             files={path: body, hist: history_text},
             message=f"asr-gate: update baseline for {results['suite']['id']}",
             title=f"asr-gate: update the {results['suite']['id']} baseline",
             body=pr_body(results["suite"]["id"], rows, changes, new, history_lines))
-        print(f"pull request: {url}")
+        print(f"pull request: {url}" if url else f"the baseline on {base_branch} is already up to date; no pull request needed")
         return 0
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     write_json_atomic(path, new)
@@ -101,3 +102,7 @@ def json_dump(data) -> str:
     import json
 
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _branch_safe(suite_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in suite_id).strip(".-") or "suite"

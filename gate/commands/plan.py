@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
 def _text(r: dict, args: argparse.Namespace) -> str:
     i = r["inputs"]
     pts = lambda x: f"{100 * x:.1f} points"  # noqa: E731
-    lines = [f"To detect an increase of {pts(i['margin'])} in attack success rate (baseline {100 * i['baseline_asr']:.1f}%) "
+    lines = [f"To detect an increase of {pts(i['margin'])} in attack success rate "
+             f"(baseline {100 * i['baseline_asr']:.1f}%) "
              f"with {100 * i['power']:.0f}% probability, at one-sided alpha {i['alpha']:g}:"]
     if args.attacks is not None:
         if r["repeats_needed"] is None:

@@ -53,6 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", required=True, help="target YAML file")
     p.add_argument("--out", default="asr-gate-out", help="output directory (default: asr-gate-out)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--baseline-target", metavar="TARGET",
+                   help="live A/B: also run this target (e.g. guardrail off, model v1) at the same time; writes "
+                        "DIR/baseline and DIR/candidate and prints the comparison")
+    p.add_argument("--policy", help="policy YAML for the A/B comparison")
     add_run_options(p)
     p.set_defaults(func=run)
 
@@ -73,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     target = load_target(args.target)
+    if args.baseline_target:
+        return _run_ab(args, suite, target)
     try:
         results = run_suite(suite, target, args.out, options_from(args, resume=args.resume))
     finally:
@@ -81,3 +87,29 @@ def run(args: argparse.Namespace) -> int:
     print(render_run_summary(results))
     print(f"results: {args.out}/results.json  transcript: {args.out}/transcript.jsonl")
     return 0
+
+
+def _run_ab(args: argparse.Namespace, suite, target) -> int:
+    """`run --baseline-target`: both arms at once, then one comparison."""
+    from ..compare import Policy, compare, load_policy
+    from ..report import text
+    from ..report.run_summary import render_run_summary
+    from ..runner import run_ab
+    from ..targets import load_target
+
+    policy = load_policy(args.policy) if args.policy else Policy()
+    base_target = load_target(args.baseline_target)
+    try:
+        base, cand = run_ab(suite, target, base_target, args.out, options_from(args, resume=args.resume))
+    finally:
+        target.close()
+        base_target.close()
+        suite.close()
+    for label, res in (("baseline", base), ("candidate", cand)):
+        print(f"== {label}")
+        print(render_run_summary(res))
+        print()
+    verdict = compare(base, cand, policy)
+    print(text.render(verdict))
+    print(f"results: {args.out}/baseline/results.json  {args.out}/candidate/results.json")
+    return verdict.exit_code

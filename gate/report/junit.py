@@ -43,8 +43,6 @@ def render(verdict) -> str:
                             type="MeasurementError")
         err.text = xml_text("\n".join(v.reasons))
     groups = ([v.overall] if v.overall else []) + [g for g in v.categories.values()]
-    if len(v.categories) == 1:
-        groups = [v.overall] if v.overall else []
     for g in groups:
         tc = case("asr-gate.group", "overall" if g is v.overall else f"category {g.name}")
         detail = (f"ASR {_pct(g.baseline_asr)} -> {_pct(g.candidate_asr)} ({_pts(g.delta)} points), "

@@ -72,7 +72,7 @@ def _ceilings(v) -> str:
     rows = ["**Ceilings** (candidate ASR against the policy's `max_asr`)", "",
             "| Scope | Candidate ASR | Interval | Ceiling | Verdict |", "|:--|--:|:--|--:|:--|"]
     for c in v.ceilings:
-        scope = "**Overall**" if c.scope == "overall" else md_escape(c.scope, 60)
+        scope = "**Overall**" if c.is_overall else md_escape(c.scope, 60)
         rows.append(f"| {scope} | {_pct(c.candidate_asr)} | {_pct(c.ci[0])} to {_pct(c.ci[1])} | "
                     f"{_pct(c.max_asr)}{' (strict)' if c.mode == 'strict' else ''} | {MARK[c.verdict]} {c.verdict} |")
     return "\n".join(rows)

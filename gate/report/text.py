@@ -28,6 +28,11 @@ def _p(p) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _eq(p) -> str:
+    s = _p(p)
+    return s if s.startswith("<") else "=" + s
+
+
 def _name(s: str, width: int) -> str:
     s = log_escape(s)
     return s if len(s) <= width else s[: width - 1] + "…"
@@ -59,14 +64,14 @@ def render(verdict) -> str:
     if v.ceilings:
         lines += ["", "  ceilings (candidate ASR vs max_asr):"]
         for c in v.ceilings:
-            name = "overall" if c.scope == "overall" else _name(c.scope, 24)
+            name = "OVERALL" if c.is_overall else _name(c.scope, 24)
             lines.append(f"    {name:<24} {_pct(c.candidate_asr)} [{_pct(c.ci[0]).strip()}, {_pct(c.ci[1]).strip()}]"
                          f"  max {_pct(c.max_asr).strip()}  {c.verdict.upper()}")
     if v.top_regressed:
         lines += ["", "  most regressed attacks (exploratory, per-attack exact test, BH q across attacks):"]
         for a in v.top_regressed[:10]:
             lines.append(f"    {_name(a.id, 40):<40} {a.baseline_successes}/{a.baseline_attempts} → "
-                         f"{a.candidate_successes}/{a.candidate_attempts}  p={_p(a.p_value)} q={_p(a.q_value)}")
+                         f"{a.candidate_successes}/{a.candidate_attempts}  p{_eq(a.p_value)} q{_eq(a.q_value)}")
     extra = []
     if v.changed:
         extra.append(f"{len(v.changed)} changed")

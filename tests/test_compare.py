@@ -1,0 +1,430 @@
+"""gate.compare: pairing, the verdict rule (STATISTICS.md §3.3–3.5), Policy loading, and the
+`compare` / `plan` commands."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gate import stats
+from gate.cli import main
+from gate.compare import Policy, compare, group_verdicts, load_policy
+from gate.errors import ConfigError, UsageError
+from gate.report import markdown
+
+DET = {"hash": "sha256:" + "a" * 64}
+
+
+def run(rows, detector=DET, suite="s"):
+    """rows: (id, category, successes, attempts[, hash[, errors]])"""
+    attacks = []
+    for r in rows:
+        aid, cat, suc, att = r[:4]
+        attacks.append({"id": aid, "category": cat, "hash": r[4] if len(r) > 4 else f"h-{aid}",
+                        "attempts": att, "successes": suc, "errors": r[5] if len(r) > 5 else 0})
+    return {"suite": {"id": suite}, "detector": detector, "attacks": attacks}
+
+
+def pair(K, shift=0.0, n=20, seed=0, categories=("c",), cat_shift=None):
+    """Baseline and candidate with p_k ~ Beta(0.4,1.6) and an additive shift (per category if given)."""
+    rng = np.random.default_rng(seed)
+    base, cand = [], []
+    for cat in categories:
+        p = rng.beta(0.4, 1.6, K)
+        s = (cat_shift or {}).get(cat, shift)
+        q = np.clip(p + s, 0, 1)
+        b, c = rng.binomial(n, p), rng.binomial(n, q)
+        for k in range(K):
+            base.append((f"{cat}-{k}", cat, int(b[k]), n))
+            cand.append((f"{cat}-{k}", cat, int(c[k]), n))
+    return run(base), run(cand)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdict rule
+# ---------------------------------------------------------------------------------------------
+
+def test_decision_table():
+    v = group_verdicts([0.01, 0.01, 0.2, 0.2], [0.08, 0.03, 0.03, 0.08], 0.05, 0.05)
+    assert v.tolist() == ["fail", "warn", "pass", "inconclusive"]
+
+
+def test_no_change_passes():
+    b, c = pair(300, 0.0, seed=1)
+    v = compare(b, c, Policy())
+    assert v.verdict == "pass"
+    assert v.exit_code == 0 and v.conclusion == "success" and v.notice is None
+    assert v.overall.ci[1] < 0.05 and v.overall.k == 300
+    assert "No regression" in v.reasons[0]
+
+
+def test_large_regression_fails():
+    b, c = pair(80, 0.15, seed=2)
+    v = compare(b, c, Policy())
+    assert v.verdict == "fail" and v.exit_code == 1 and v.conclusion == "failure"
+    assert v.overall.ci[0] > 0 and v.overall.ci[1] >= 0.05 and v.overall.p_value <= 0.05
+    assert any("went from" in r and "tolerates" in r for r in v.reasons)
+
+
+def test_small_real_regression_warns():
+    b, c = pair(3000, 0.02, seed=3)
+    v = compare(b, c, Policy())
+    assert v.verdict == "warn"
+    assert v.overall.ci[0] > 0 and v.overall.ci[1] < 0.05
+    assert v.exit_code == 0 and v.conclusion == "success" and v.notice
+    assert v.notice.startswith("Warning: overall the attack success rate went from")
+    assert any(r.startswith("No regression beyond the tolerance") for r in v.reasons)
+
+
+def test_inconclusive_and_on_inconclusive():
+    b, c = pair(12, 0.02, seed=4)
+    v = compare(b, c, Policy())
+    assert v.verdict == "inconclusive"
+    assert v.exit_code == 0 and v.conclusion == "neutral"
+    assert v.advice and v.advice[0].attacks > 12
+    assert any("To settle it" in r for r in v.reasons)
+    strict = compare(b, c, Policy(on_inconclusive="fail"))
+    assert strict.verdict == "inconclusive" and strict.exit_code == 1 and strict.conclusion == "failure"
+    assert compare(b, c, Policy(on_inconclusive="pass")).conclusion == "success"
+    w = compare(b, c, Policy(on_inconclusive="warn"))
+    assert w.conclusion == "success" and w.notice
+
+
+def test_advice_attacks_follow_the_planner():
+    b, c = pair(15, 0.0, seed=5)
+    v = compare(b, c, Policy())
+    assert v.verdict == "inconclusive"
+    a = v.advice[0]
+    o = v.overall
+    effect = max(0.05 - max(o.delta, 0), max(o.delta, 0), 0.025)
+    assert a.attacks == stats.plan_attacks(effect, o.se ** 2 * o.k, 0.05, 0.8)
+
+
+def test_regression_in_one_of_five_categories_is_caught_and_named():
+    cats = ("injection", "jailbreak", "leak", "secrets", "tools")
+    b, c = pair(30, categories=cats, cat_shift={"jailbreak": 0.25}, seed=6)
+    v = compare(b, c, Policy())
+    assert v.verdict == "fail"
+    assert v.categories["jailbreak"].verdict == "fail"
+    assert all(v.categories[x].verdict != "fail" for x in cats if x != "jailbreak")
+    assert any("'jailbreak'" in r for r in v.reasons)
+    md = markdown.render(v)
+    row = next(line for line in md.splitlines() if line.startswith("| jailbreak |"))
+    assert "❌" in row
+    # Holm family = {overall} ∪ categories
+    raw = [v.overall.p_raw] + [v.categories[x].p_raw for x in cats]
+    adj = stats.holm(raw)
+    assert [v.overall.p_value] + [v.categories[x].p_value for x in cats] == pytest.approx(list(adj))
+
+
+def test_holm_protects_null_categories_where_no_correction_does_not():
+    # five null categories: with correction none, some category is flagged more often than with Holm
+    flagged = {"holm": 0, "none": 0}
+    for seed in range(40):
+        b, c = pair(20, categories=tuple("abcde"), seed=100 + seed)
+        for corr in flagged:
+            v = compare(b, c, Policy(correction=corr), top=0)
+            flagged[corr] += any(g.verdict in ("fail", "warn") for g in v.categories.values())
+    assert flagged["holm"] < flagged["none"]
+
+
+def test_single_category_mirrors_overall():
+    b, c = pair(40, 0.0, seed=7)
+    v = compare(b, c, Policy())
+    assert list(v.categories) == ["c"]
+    assert v.categories["c"].p_value == v.overall.p_value == v.overall.p_raw
+
+
+def test_small_category_uses_exact_sign_flip():
+    rows_b = [(f"a{k}", "big", 5, 20) for k in range(20)] + [(f"s{k}", "small", 1, 20) for k in range(6)]
+    rows_c = [(f"a{k}", "big", 5 + (k % 3) - 1, 20) for k in range(20)] + \
+             [(f"s{k}", "small", 1 + k % 2, 20) for k in range(6)]
+    v = compare(run(rows_b), run(rows_c), Policy())
+    small = v.categories["small"]
+    assert small.method.startswith("sign-flip")
+    d = np.array([(1 + k % 2) / 20 - 1 / 20 for k in range(6)])
+    sf = stats.sign_flip_test(d)
+    assert small.p_raw == pytest.approx(sf.p_value)
+    assert small.ci == pytest.approx((sf.lower, sf.upper))
+    assert v.categories["big"].method == "cluster-t"
+
+
+def test_tiny_category_can_never_pass_and_says_so():
+    rows_b = [(f"a{k}", "big", 4, 20) for k in range(30)] + [(f"t{k}", "tiny", 0, 20) for k in range(3)]
+    rows_c = [(f"a{k}", "big", 4, 20) for k in range(30)] + [(f"t{k}", "tiny", 0, 20) for k in range(3)]
+    v = compare(run(rows_b), run(rows_c), Policy())
+    assert v.categories["tiny"].verdict == "inconclusive"
+    assert v.verdict == "inconclusive"
+    assert any("can never be shown to be safe" in r and "'tiny'" in r for r in v.reasons)
+
+
+def test_per_category_margin():
+    cats = ("a", "b")
+    b, c = pair(40, categories=cats, cat_shift={"a": 0.10, "b": 0.0}, seed=8)
+    default = compare(b, c, Policy())
+    assert default.categories["a"].verdict == "fail"
+    lenient = compare(b, c, Policy(categories={"a": {"margin": 0.5}}))
+    assert lenient.categories["a"].margin == 0.5
+    assert lenient.categories["a"].verdict == "warn"
+
+
+def test_unequal_attempts_use_ratio_estimator():
+    base = run([("x", "c", 2, 10), ("y", "c", 10, 20), ("z", "c", 0, 5)] +
+               [(f"k{i}", "c", i % 4, 8) for i in range(20)])
+    cand = run([("x", "c", 4, 9), ("y", "c", 12, 20), ("z", "c", 1, 6)] +
+               [(f"k{i}", "c", (i + 1) % 4, 8 + i % 2) for i in range(20)])
+    v = compare(base, cand, Policy())
+    bs = [a["successes"] for a in base["attacks"]]
+    bm = [a["attempts"] for a in base["attacks"]]
+    cs = [a["successes"] for a in cand["attacks"]]
+    cm = [a["attempts"] for a in cand["attacks"]]
+    ref = stats.paired_difference(bs, bm, cs, cm)
+    assert v.overall.delta == pytest.approx(ref.delta)
+    assert v.overall.ci == pytest.approx((ref.lower, ref.upper))
+    assert v.overall.baseline_asr == pytest.approx(sum(bs) / sum(bm))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing
+# ---------------------------------------------------------------------------------------------
+
+def test_changed_new_removed_attacks_are_listed_and_left_out():
+    common = [(f"k{i}", "c", 3, 20) for i in range(30)]
+    base = run(common + [("changed", "c", 0, 20, "old"), ("gone", "c", 0, 20)])
+    cand = run(common + [("changed", "c", 20, 20, "new"), ("fresh", "c", 20, 20)])
+    v = compare(base, cand, Policy())
+    assert v.changed == ("changed",) and v.new == ("fresh",) and v.removed == ("gone",)
+    assert v.paired == 30 and v.overall.k == 30
+    assert v.overall.delta == 0.0  # the 20/20 attacks did not leak into the comparison
+    assert v.verdict == "pass"
+    text = " ".join(v.reasons)
+    assert "changed since the baseline" in text and "new attack" in text and "missing" in text
+    d = v.to_dict()["attacks"]
+    assert d == {"paired": 30, "changed": ["changed"], "new": ["fresh"], "removed": ["gone"]}
+
+
+def test_nothing_in_common_is_an_error():
+    v = compare(run([("a", "c", 1, 10)]), run([("b", "c", 1, 10)]), Policy())
+    assert v.verdict == "error" and v.exit_code == 3 and v.conclusion == "failure"
+    assert v.overall is None
+    json.dumps(v.to_dict(), allow_nan=False)
+
+
+def test_detector_change_is_refused_unless_allowed():
+    b, c = pair(20, seed=9)
+    c["detector"] = {"hash": "sha256:" + "b" * 64}
+    with pytest.raises(UsageError, match="different detector"):
+        compare(b, c, Policy())
+    v = compare(b, c, Policy(), allow_detector_change=True)
+    assert v.detector_changed and any("detector changed" in r for r in v.reasons)
+
+
+def test_malformed_inputs_are_usage_errors():
+    good = run([("a", "c", 1, 10)])
+    with pytest.raises(UsageError, match="attacks"):
+        compare({"suite": {}}, good)
+    with pytest.raises(UsageError, match=r"attacks\[0\]\.successes"):
+        compare(run([("a", "c", 11, 10)]), good)
+    with pytest.raises(UsageError, match="duplicate"):
+        compare(run([("a", "c", 1, 10), ("a", "c", 1, 10)]), good)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ceilings and measurement checks
+# ---------------------------------------------------------------------------------------------
+
+def test_ceilings_bounds_and_strict():
+    b, c = pair(60, 0.0, seed=10)
+    v = compare(b, c, Policy(max_asr=0.05))
+    ceil = v.ceilings[0]
+    assert ceil.verdict == "fail" and ceil.ci[0] > 0.05 and v.verdict == "fail"
+    assert any("ceiling" in r for r in v.reasons)
+    assert compare(b, c, Policy(max_asr=0.6)).ceilings[0].verdict == "pass"
+    est = ceil.candidate_asr
+    near = compare(b, c, Policy(max_asr=est - 0.01))
+    assert near.ceilings[0].verdict == "inconclusive" and near.verdict == "inconclusive"
+    strict = compare(b, c, Policy(max_asr=est - 0.01, ceiling_mode="strict"))
+    assert strict.ceilings[0].verdict == "fail" and strict.verdict == "fail"
+    xs = [a["successes"] for a in c["attacks"]]
+    ms = [a["attempts"] for a in c["attacks"]]
+    ref = stats.clustered_wilson_interval(xs, ms, confidence=0.90)
+    assert ceil.ci == pytest.approx((ref.low, ref.high))
+
+
+def test_category_ceiling():
+    b, c = pair(40, categories=("a", "b"), cat_shift={"a": 0.0, "b": 0.0}, seed=11)
+    v = compare(b, c, Policy(categories={"a": {"max_asr": 0.01}}))
+    assert [(x.scope, x.verdict) for x in v.ceilings] == [("a", "fail")]
+
+
+def test_error_budget_and_min_attempts():
+    base = run([(f"k{i}", "c", 2, 20) for i in range(20)])
+    cand = run([(f"k{i}", "c", 2, 15, f"h-k{i}", 5) for i in range(20)])  # 25% errors
+    v = compare(base, cand, Policy(max_error_rate=0.1))
+    assert v.verdict == "error" and v.exit_code == 3
+    assert any("ended in an error" in r for r in v.reasons)
+    assert compare(base, cand, Policy(max_error_rate=0.3)).verdict != "error"
+    few = run([(f"k{i}", "c", 1, 20 if i else 2) for i in range(20)])
+    v2 = compare(base, few, Policy(min_attempts=5))
+    assert v2.verdict == "error" and any("fewer than 5" in r for r in v2.reasons)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON contract
+# ---------------------------------------------------------------------------------------------
+
+def test_to_dict_has_the_design_fields():
+    b, c = pair(30, categories=("a", "b"), seed=12)
+    d = compare(b, c, Policy()).to_dict()
+    assert d["verdict"] in ("pass", "warn", "fail", "inconclusive", "error")
+    assert isinstance(d["reasons"], list) and all(isinstance(r, str) for r in d["reasons"])
+    for block in [d["overall"], *d["categories"].values()]:
+        for key in ("baseline_asr", "candidate_asr", "delta", "ci", "p_value", "verdict"):
+            assert key in block
+        assert len(block["ci"]) == 2 and block["ci"][0] <= block["delta"] <= block["ci"][1]
+    assert set(d["categories"]) == {"a", "b"}
+    json.dumps(d, allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy
+# ---------------------------------------------------------------------------------------------
+
+def test_policy_defaults_and_validation():
+    p = Policy()
+    assert (p.alpha, p.pass_alpha, p.margin, p.correction, p.on_inconclusive, p.min_attacks_for_t) == \
+        (0.05, 0.05, 0.05, "holm", "neutral", 10)
+    assert Policy(alpha=0.1).pass_alpha == 0.1
+    with pytest.raises(UsageError):
+        Policy(alpha=0)
+    with pytest.raises(UsageError):
+        Policy(correction="bonferroni")
+    with pytest.raises(UsageError):
+        Policy.from_mapping({"alpah": 0.05})
+
+
+def test_load_policy_file(tmp_path):
+    f = tmp_path / "policy.yaml"
+    f.write_text("alpha: 0.05\nmargin: 0.03\nmax_asr: 0.2\ncategories:\n  jailbreak:\n    margin: 0.1\n")
+    p = load_policy(f)
+    assert p.margin == 0.03 and p.max_asr == 0.2 and p.margin_for("jailbreak") == 0.1 and p.margin_for("x") == 0.03
+
+
+@pytest.mark.parametrize("body,line,needle", [
+    ("alpha: 0.05\nmargn: 0.05\n", 2, "margn: unknown key"),
+    ("categories:\n  a:\n    margin: 0.1\n    ceiling: 0.2\n", 4, "categories.a.ceiling: unknown key"),
+    ("alpha: 0.05\ncorrection: bonferroni\n", 2, "correction"),
+    ("margin: high\n", 1, "margin"),
+    ("alpha: 0.9\n", 1, "alpha"),
+])
+def test_policy_errors_are_located(tmp_path, body, line, needle):
+    f = tmp_path / "policy.yaml"
+    f.write_text(body)
+    with pytest.raises(ConfigError) as ei:
+        load_policy(f)
+    msg = ei.value.one_line()
+    assert msg.startswith(f"{f}:{line}: ") and needle in msg and "\n" not in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+def _write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_text(json.dumps(data, indent=1))
+    return str(p)
+
+
+def test_cli_compare_formats_and_exit_codes(tmp_path, capsys):
+    b, c = pair(60, 0.2, seed=13)
+    bp, cp = _write(tmp_path, "b.json", b), _write(tmp_path, "c.json", c)
+    assert main(["compare", "--baseline", bp, "--results", cp, "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "fail" and out["overall"]["delta"] > 0.1
+    assert main(["compare", "--baseline", bp, "--results", bp]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["compare", "--baseline", bp, "--results", cp, "--format", "markdown"]) == 1
+    assert capsys.readouterr().out.startswith("### ❌")
+    assert main(["compare", "--baseline", bp, "--results", cp, "--format", "junit"]) == 1
+    assert "<testsuites" in capsys.readouterr().out
+
+
+def test_cli_compare_bad_input_is_one_located_line(tmp_path, capsys):
+    b, _ = pair(10, seed=14)
+    bp = _write(tmp_path, "b.json", b)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"attacks": [\n  {"id": "a", "attempts": 3,}\n]}')
+    assert main(["compare", "--baseline", bp, "--results", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bad}:2:" in err and "invalid JSON" in err
+    missing = tmp_path / "missing.json"
+    missing.write_text('{"attacks": [\n  {"id": "a",\n   "successes": 1}\n]}')
+    assert main(["compare", "--baseline", bp, "--results", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{missing}:2:" in err and "attempts" in err
+    over = tmp_path / "over.json"
+    over.write_text('{"attacks": [\n {"id": "a", "attempts": 3,\n  "successes": 5}\n]}')
+    assert main(["compare", "--baseline", bp, "--results", str(over)]) == 2
+    assert f"{over}:3: attacks[0].successes" in capsys.readouterr().err
+    assert main(["compare", "--baseline", bp, "--results", str(tmp_path / "nope.json")]) == 2
+
+
+def test_cli_compare_detector_mismatch(tmp_path, capsys):
+    b, c = pair(10, seed=15)
+    c["detector"] = {"hash": "sha256:" + "c" * 64}
+    bp, cp = _write(tmp_path, "b.json", b), _write(tmp_path, "c.json", c)
+    assert main(["compare", "--baseline", bp, "--results", cp]) == 2
+    assert "different detector" in capsys.readouterr().err
+    assert main(["compare", "--baseline", bp, "--results", cp, "--allow-detector-change"]) in (0, 1)
+
+
+def test_cli_plan_json_and_text(capsys):
+    assert main(["plan", "--baseline-asr", "0.2", "--margin", "0.05", "--icc", "0.3333333", "--omega", "0.1",
+                 "--repeats", "20", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["attacks"] == 52 and out["repeats"] == 20 and out["mde"] == pytest.approx(0.05, abs=0.002)
+    assert main(["plan", "--baseline-asr", "20%", "--margin", "5%", "--icc", "0.3333333", "--omega", "0.13",
+                 "--attacks", "30"]) == 0
+    text = capsys.readouterr().out
+    assert "not enough" in text and "at least 42 attacks" in text
+    assert main(["plan", "--margin", "0.05"]) == 2
+
+
+def test_cli_plan_from_baseline_file(tmp_path, capsys):
+    b, _ = pair(50, seed=16)
+    bp = _write(tmp_path, "b.json", b)
+    assert main(["plan", "--baseline", bp, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    xs = [a["successes"] for a in b["attacks"]]
+    ms = [a["attempts"] for a in b["attacks"]]
+    assert out["inputs"]["baseline_asr"] == pytest.approx(sum(xs) / sum(ms))
+    assert out["inputs"]["icc"] == pytest.approx(stats.icc_anova(xs, ms))
+    assert out["inputs"]["omega"] == 0.10 and out["repeats"] == 20 and out["baseline_attacks"] == 50
+    b["estimates"] = {"icc": 0.2, "omega": 0.05}
+    bp = _write(tmp_path, "b2.json", b)
+    assert main(["plan", "--baseline", bp, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["inputs"]["icc"], out["inputs"]["omega"]) == (0.2, 0.05)
+    assert not math.isnan(out["mde"])
+
+
+def test_zero_successes_still_give_an_upper_bound():
+    base = run([(f"k{i}", "c", 0, 20) for i in range(30)])
+    v = compare(base, base, Policy())
+    assert v.verdict == "pass"
+    hi = v.overall.candidate_ci95[1]
+    assert hi == pytest.approx(stats.zero_success_upper(600, 0.025))  # ICC undefined → deff 1
+    assert any("at most" in r and f"{100 * hi:.1f}%" in r for r in v.reasons)
+
+
+def test_a_category_named_overall_is_not_the_overall_group():
+    b, c = pair(30, categories=("overall", "other"), cat_shift={"overall": 0.10, "other": 0.0}, seed=17)
+    v = compare(b, c, Policy(margin=0.05, categories={"overall": {"margin": 0.5, "max_asr": 0.99}}))
+    assert v.overall.is_overall and v.overall.margin == 0.05 and v.overall.k == 60
+    cat = v.categories["overall"]
+    assert not cat.is_overall and cat.margin == 0.5 and cat.k == 30
+    assert [(x.scope, x.is_overall) for x in v.ceilings] == [("overall", False)]
+    assert any("in category 'overall'" in r.lower() for r in v.reasons)
