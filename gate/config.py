@@ -41,11 +41,28 @@ def format_path(path: Iterable[Any]) -> str:
 
 @dataclass
 class Document:
-    """Parsed file data plus where each part of it came from."""
+    """Parsed file data plus where each part of it came from.
+
+    For JSON files parsed by the fast path, `lines` is computed from `text` only when an error
+    needs a line number (a 10,000-attack results file loads in milliseconds that way)."""
 
     path: str
     data: Any
-    lines: dict[Path, int] = field(default_factory=dict)
+    _lines: dict[Path, int] | None = None
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self.text is not None:
+                try:
+                    node = yaml.compose(self.text, Loader=_Loader)
+                    if node is not None:
+                        _walk(self.path, node, (), self._lines, {})
+                except (yaml.YAMLError, ConfigError):
+                    pass
+        return self._lines
 
     def line_of(self, path: Iterable[Any]) -> int | None:
         """Line of the nearest located ancestor of `path` (1-based)."""
@@ -67,15 +84,15 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader (no arbitrary objects)."""
 
 
-def _read_text(path: str) -> str:
+def _read_text(path: str, max_bytes: int = MAX_CONFIG_BYTES) -> str:
     try:
         size = os.path.getsize(path)
     except OSError as exc:
         raise ConfigError(path, f"cannot read file ({exc.strerror or exc})") from None
     if os.path.isdir(path):
         raise ConfigError(path, "is a directory, expected a YAML or JSON file")
-    if size > MAX_CONFIG_BYTES:
-        raise ConfigError(path, f"file is {size} bytes, larger than the {MAX_CONFIG_BYTES}-byte limit for config files")
+    if size > max_bytes:
+        raise ConfigError(path, f"file is {size} bytes, larger than the {max_bytes}-byte limit for this kind of file")
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -132,10 +149,41 @@ def _check_numbers(doc: Document, data: Any, path: Path = ()) -> None:
             _check_numbers(doc, v, path + (i,))
 
 
-def load_document(path: str | os.PathLike) -> Document:
+class _NotPlainJson(Exception):
+    """The fast JSON path declines (duplicate keys, NaN...); the YAML path then locates the problem."""
+
+
+def _pairs(pairs: list) -> dict:
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _NotPlainJson()
+        out[k] = v
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotPlainJson()
+
+
+def _fast_json(path: str, text: str) -> Document | None:
+    """json.loads for files that are plain JSON: ~100x faster than the YAML path on big results."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+    except (ValueError, _NotPlainJson, RecursionError):
+        return None
+    return Document(path, data, None, text)
+
+
+def load_document(path: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) -> Document:
     """Parse a YAML (or JSON, which is YAML) file into a located Document."""
     path = os.fspath(path)
-    text = _read_text(path)
+    text = _read_text(path, max_bytes)
+    fast = _fast_json(path, text)
+    if fast is not None:
+        return fast
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -155,7 +203,7 @@ def load_document(path: str | os.PathLike) -> Document:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(path, f"invalid YAML: {' '.join(str(getattr(exc, 'problem', exc)).split())}",
                           line=mark.line + 1 if mark else None) from None
-    doc = Document(path, data, lines)
+    doc = Document(path, data, lines, text)
     _check_numbers(doc, data)
     return doc
 

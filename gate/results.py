@@ -16,6 +16,8 @@ from . import __version__
 from .errors import ConfigError
 
 SCHEMA_ID = "asr-gate/results/v1"
+#: results and baselines of very large suites are big, but never this big
+MAX_RESULTS_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -119,9 +121,11 @@ def load_results(path: str, *, schema: str = "results") -> dict[str, Any]:
     """Load and validate a results (or baseline) file; bad files are located ConfigErrors (exit 2)."""
     from .config import load_document, validate
 
-    doc = load_document(path)
+    doc = load_document(path, max_bytes=MAX_RESULTS_BYTES)
     if not isinstance(doc.data, dict):
         raise ConfigError(path, "expected a JSON object (a results file written by `asr-gate run`)", line=1)
+    if doc.data.get("schema") != SCHEMA_ID:
+        raise doc.error(("schema",), f"not an asr-gate results file (expected schema '{SCHEMA_ID}')")
     validate(doc, schema)
     for i, a in enumerate(doc.data["attacks"]):
         if a["successes"] > a["attempts"]:

@@ -41,7 +41,46 @@ EXPECT = {
     "target_header_env_unset.yaml": ("ASR_GATE_TEST_UNSET_TOKEN", 3),
     "target_unknown_key.yaml": ("modle", 4),
     "target_command_string.yaml": ("argv", 2),
+    "results_successes_gt_attempts.json": ("successes (11) > attempts (10)", 6),
+    "results_negative.json": ("attacks[0].attempts", 6),
+    "results_nan.json": ("attacks[0].attempts", 6),
+    "results_duplicate_id.json": ("duplicate attack id 'a'", 18),
+    "results_string_count.json": ("attacks[0].attempts", 6),
+    "results_missing_attempts.json": ("'attempts' is a required property", 6),
+    "results_wrong_schema.json": ("not an asr-gate results file", 1),
+    "results_not_object.json": ("is not of type 'object'", 1),
+    "baseline_bad_detector_hash.json": ("detector.hash", 1),
+    "baseline_asr_over_one.json": ("totals.asr", 1),
+    "baseline_truncated.json": ("invalid YAML", 2),
+    "policy_alpha_range.yaml": ("alpha", 1),
+    "policy_margin_type.yaml": ("margin", 1),
+    "policy_unknown_key.yaml": ("unknown key 'margn'", 2),
+    "policy_on_inconclusive.yaml": ("on_inconclusive", 1),
+    "policy_correction.yaml": ("correction", 2),
+    "policy_negative_ceiling.yaml": ("max_asr", 1),
 }
+
+
+def test_corpus_size():
+    assert len(EXPECT) >= 40
+
+
+@pytest.mark.parametrize("kind", ["suite", "results", "policy"])
+def test_huge_file_is_refused_before_reading(tmp_path, capsys, kind):
+    big = tmp_path / f"big-{kind}.yaml"
+    with open(big, "wb") as fh:  # a sparse 300 MB file: larger than every limit, costs no disk
+        fh.truncate(300 * 1024 * 1024)
+    assert main(["validate", "--kind", kind, str(big)]) == 2
+    err = capsys.readouterr().err
+    assert "limit" in err and len(err.strip().splitlines()) == 1
+
+
+def test_non_utf8_results(tmp_path, capsys):
+    p = tmp_path / "r.json"
+    p.write_bytes(b'{"schema": "asr-gate/results/v1",\n "suite": {"id": "\xff\xfe"}}\n')
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "r.json:2:" in err and "UTF-8" in err
 
 
 def _one_line_error(err: str, name: str, line: int | None, needle: str) -> None:
