@@ -712,6 +712,17 @@ def _advice(raw: _Raw, g: GroupResult, b, mb, c, mc, policy: Policy) -> Advice |
 
 def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: Policy | None = None, *,
             allow_detector_change: bool = False, top: int = 20) -> Verdict:
+    """See `_compare`. Degenerate groups (one attack, no variance) are handled explicitly there, so
+    numpy's warnings about them are noise on the user's terminal: silence them here."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compare(baseline, candidate, policy, allow_detector_change=allow_detector_change, top=top)
+
+
+def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: Policy | None = None, *,
+             allow_detector_change: bool = False, top: int = 20) -> Verdict:
     """Compare a candidate run with the baseline under ``policy`` and return the `Verdict`.
 
     Only attacks present in both runs with the same content ``hash`` are paired; attacks whose hash

@@ -5,9 +5,19 @@ Design choices, and why:
   in-flight request keeps every target implementation a plain blocking function.
 * Attempts are interleaved across attacks (attempt 0 of every attack, then attempt 1, ...), so a
   run that stops early is still balanced: every attack has about the same number of attempts.
-* The transcript is the source of truth. Each finished attempt is appended and flushed as one JSON
-  line; results.json is recomputed from it. A killed run resumes from the transcript without
-  repeating or losing an attempt (in-flight attempts at the kill are simply run again).
+* The transcript is the source of truth. Each finished attempt is appended as one JSON line with a
+  single `os.write` on an O_APPEND descriptor: no user-space buffer to flush, so the line is in the
+  kernel (it survives a kill of the process) before the next attempt starts, and no lock is held
+  during the system call (appends of one line are atomic, so workers never interleave). results.json
+  is recomputed from it. A killed run resumes from the transcript without repeating or losing an
+  attempt (in-flight attempts at the kill are simply run again).
+* The HTTP targets send through the urllib3 pool of their `requests.Session` (see
+  gate/targets/http.py): at C = 256 and 100 ms latency the per-attempt CPU, not the endpoint, is
+  the limit of a threaded client, so every per-attempt cost here is kept small (bench/throughput.py).
+* Sequential mode (`options.sequential`, a `gate.sequential.Design`): attacks run look by look in
+  the design's stratified order; after the last attempt of a look the group-sequential rule decides
+  whether to stop (no attempt of a later look is started before that). results.json records
+  `sequential: {look, decision, attacks_run, ...}` and leaves out the attacks never run.
 * Retrying is the runner's job (targets only classify failures): exponential backoff with full
   jitter, honouring Retry-After. An attempt that still fails is an *error*, not a failure: errors are
   excluded from the ASR and counted separately.
@@ -54,7 +64,7 @@ class RunOptions:
     max_retry_after: float = 120.0       # a server asking to wait longer fails the attempt
     progress: TextIO | None = None       # where progress goes (stderr by default); None disables
     progress_interval: float = 10.0      # seconds between progress lines when not a TTY
-    sequential: Any = None               # reserved for the group-sequential mode
+    sequential: Any = None               # a gate.sequential.Design: run look by look, stop early
 
 
 class RateLimiter:
@@ -91,6 +101,61 @@ class _State:
     completion_tokens: int = 0
     error_kinds: Counter = field(default_factory=Counter)
     stop_reason: str | None = None
+    looks: list = field(default_factory=list)   # sequential: LookResult per evaluated look
+    decision: Any = None                         # sequential: the LookResult that ended the run
+
+
+class _Schedule:
+    """Hands out (attack, attempt) pairs: the interleaved plan of each look in turn.
+
+    Without a sequential design there is one look holding every attack. With one, look k+1 starts
+    only when every attempt of look k has finished and `on_look(k)` (called under the run's lock)
+    said to go on; workers that find the current look handed out but unfinished wait for it.
+    """
+
+    def __init__(self, looks: list[tuple[Attack, ...]], n_of: Callable[[Attack], int], done: set,
+                 on_look: Callable[[int], bool] | None):
+        self.looks = looks
+        self.n_of = n_of
+        self.done = done
+        self.on_look = on_look
+        self.look_of = {a.id: k for k, look in enumerate(looks) for a in look}
+        self.remaining = [sum(n_of(a) for a in look) - sum(1 for a in look for j in range(n_of(a)) if (a.id, j) in done)
+                          for look in looks]
+        self.k = 0
+        self.closed = False
+        self.it = self._items(0)
+
+    def _items(self, k: int) -> Iterator[tuple[Attack, int]]:
+        done = self.done
+        return ((a, j) for a, j in plan(self.looks[k], self.n_of) if (a.id, j) not in done)
+
+    def next(self, stop: threading.Event, cond: threading.Condition) -> tuple[Attack, int] | None:
+        """The next item, or None when there is nothing more to run (call with `cond` held)."""
+        while not stop.is_set() and not self.closed:
+            item = next(self.it, None)
+            if item is not None:
+                return item
+            if self.on_look is None:
+                return None
+            if self.remaining[self.k] > 0:
+                cond.wait(0.25)  # the look's last attempts are still running
+                continue
+            if self.on_look(self.k) or self.k + 1 >= len(self.looks):
+                self.closed = True
+                cond.notify_all()
+                return None
+            self.k += 1
+            self.it = self._items(self.k)
+            cond.notify_all()
+        return None
+
+    def finished(self, attack_id: str, cond: threading.Condition) -> None:
+        """One attempt of `attack_id` is in the transcript (call with `cond` held)."""
+        k = self.look_of[attack_id]
+        self.remaining[k] -= 1
+        if self.remaining[k] == 0 and self.on_look is not None:
+            cond.notify_all()
 
 
 def shard_attacks(attacks: tuple[Attack, ...], shard: tuple[int, int] | None) -> tuple[Attack, ...]:
@@ -225,9 +290,21 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     n_of = (lambda a: opts.attempts) if opts.attempts else (lambda a: a.attempts)
     planned = sum(n_of(a) for a in attacks)
     shard_label = f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None
+    design = opts.sequential
+    looks: list[tuple[Attack, ...]] = [attacks]
+    if design is not None:
+        if opts.shard:
+            raise UsageError("sequential mode cannot be combined with --shard: every look needs the whole suite")
+        by_id = {a.id: a for a in attacks}
+        if sorted(design.order) != sorted(by_id):
+            raise UsageError("the sequential design was made for other attacks than the suite's")
+        bounds = (0,) + tuple(design.cuts)
+        looks = [tuple(by_id[i] for i in design.order[bounds[k]:bounds[k + 1]]) for k in range(len(design.cuts))]
+        from . import sequential as _seq, stats as _stats  # noqa: F401  (scipy now, not under the lock)
     meta = {"suite": suite.id, "suite_hash": suite.hash, "detector_hash": suite.detector_hash(),
             "attempts": opts.attempts, "shard": shard_label, "planned": planned,
-            "target": short_hash(target.describe(), 16)}
+            "target": short_hash(target.describe(), 16),
+            "sequential": _design_hash(design) if design is not None else None}
 
     if target.kind == "sim":
         from .detectors import can_synthesize
@@ -245,9 +322,11 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         if opts.resume and os.path.exists(meta_path):
             with open(meta_path, encoding="utf-8") as fh:
                 old = json.load(fh)
-            for key in ("suite_hash", "detector_hash", "attempts", "shard", "target"):
+            for key in ("suite_hash", "detector_hash", "attempts", "shard", "target", "sequential"):
                 if old.get(key) != meta[key]:
-                    raise UsageError(f"{out_dir}: cannot resume: the {key.replace('_', ' ')} differs from the "
+                    what = ("sequential design (baseline, policy or seed)" if key == "sequential"
+                            else key.replace("_", " "))
+                    raise UsageError(f"{out_dir}: cannot resume: the {what} differs from the "
                                      f"interrupted run's; use a new --out directory")
             started_at = old.get("started_at", started_at)
             records = read_transcript(transcript_path)
@@ -270,6 +349,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
             done.add(key)
             _count(st, rec)
         st.calls = sum(int(r.get("calls", 1)) for r in records)
+        del records
 
         secrets = list(target.secrets())
         for a in attacks:
@@ -278,21 +358,52 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                 secrets += list(fn())
         secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
-        todo = ((a, j) for a, j in plan(attacks, n_of) if (a.id, j) not in done)
         lock = threading.Lock()
+        cond = threading.Condition(lock)
         stop = threading.Event()
+
+        def on_look(k: int) -> bool:
+            """Sequential: look k (0-based) is complete; True stops the run. Called with the lock held."""
+            from .sequential import evaluate
+
+            res = evaluate({aid: (c.successes, c.attempts) for aid, c in st.counts.items()}, k, design)
+            st.looks.append(res)
+            if res.decision != "continue":
+                st.decision = res
+                return True
+            return False
+
+        sched = _Schedule(looks, n_of, done, on_look if design is not None else None)
         limiter = RateLimiter(target.requests_per_minute)
         concurrency = max(1, opts.concurrency or target.concurrency)
         backoff_base = opts.backoff_base if opts.backoff_base is not None else float(target.config.get("backoff_base", 0.5))
         t0 = time.monotonic()
         progress = _Progress(opts.progress, planned, st.finished, opts.progress_interval)
+        rpm_limited = limiter.interval > 0
+        retries = target.retries
+        reply_chars = opts.reply_chars
+        send = target.send
 
-        with open(transcript_path, "a", encoding="utf-8") as tfh:
-            def next_item() -> tuple[Attack, int] | None:
-                with lock:
-                    if stop.is_set():
-                        return None
-                    return next(todo, None)
+        # results.json's intervals need gate.stats (numpy + scipy: ~0.5 s of imports). Load it while
+        # the workers wait on the network instead of after the last attempt.
+        threading.Thread(target=_preload_stats, name="asr-gate-preload", daemon=True).start()
+        fd = os.open(transcript_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            def write_line(data: bytes) -> None:
+                while data:  # a regular file takes the whole line in one call; loop for the pathological case
+                    data = data[os.write(fd, data):]
+
+            def account(item: tuple[Attack, int], rec: dict[str, Any]) -> None:
+                """Count a finished attempt (its line is in the transcript). Call with `cond` held."""
+                _count(st, rec)
+                sched.finished(item[0].id, cond)
+                if (st.finished >= opts.min_finished_for_budget
+                        and st.errors > opts.max_error_rate * st.finished and not stop.is_set()):
+                    st.stop_reason = (f"error budget exceeded: {st.errors} of {st.finished} attempts failed "
+                                      f"(limit {opts.max_error_rate:.0%}); most common: "
+                                      f"{', '.join(f'{k} x{v}' for k, v in st.error_kinds.most_common(3))}")
+                    stop.set()
+                    cond.notify_all()
 
             def take_call() -> None:
                 with lock:
@@ -312,13 +423,13 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                 rec: dict[str, Any] = {"attack": a.id, "attempt": j}
                 calls = 0
                 started = time.monotonic()
-                for i in range(target.retries + 1):
-                    if stop.is_set() or not limiter.acquire(stop):
+                for i in range(retries + 1):
+                    if stop.is_set() or (rpm_limited and not limiter.acquire(stop)):
                         raise _Abandon()
                     take_call()
                     calls += 1
                     try:
-                        reply = target.send(req)
+                        reply = send(req)
                     except TargetError as exc:
                         delay = min(opts.backoff_cap, backoff_base * 2 ** i) * random.uniform(0.5, 1.0)
                         if exc.retry_after is not None:
@@ -327,7 +438,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                                                                     f"(more than {opts.max_retry_after:.0f}s)")
                                 break
                             delay = max(exc.retry_after, 0.0) + random.uniform(0, 0.1)
-                        if not exc.retryable or i == target.retries:
+                        if not exc.retryable or i == retries:
                             rec.update(error=exc.kind, message=_scrub(str(exc), secrets)[:300])
                             break
                         if stop.wait(delay):
@@ -335,9 +446,11 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                         continue
                     rec["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
                     rec["tokens"] = [reply.prompt_tokens, reply.completion_tokens]
-                    text = _scrub(reply.text or "", secrets)
-                    rec["reply"] = text[: opts.reply_chars]
-                    if reply.truncated or len(text) > opts.reply_chars:
+                    text = reply.text or ""
+                    if secrets:
+                        text = _scrub(text, secrets)
+                    rec["reply"] = text[:reply_chars]
+                    if reply.truncated or len(text) > reply_chars:
                         rec["truncated"] = True
                     try:
                         det = a.detector.detect(reply.text or "", ctx)
@@ -353,8 +466,13 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                 return rec
 
             def worker() -> None:
+                done_item: tuple[Attack, int] | None = None
+                rec: dict[str, Any] = {}
                 while True:
-                    item = next_item()
+                    with cond:  # count the attempt just finished and take the next: one lock acquisition
+                        if done_item is not None:
+                            account(done_item, rec)
+                        item = sched.next(stop, cond)
                     if item is None:
                         return
                     try:
@@ -365,19 +483,13 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                         rec = {"attack": item[0].id, "attempt": item[1], "success": None,
                                "error": "internal", "message": _scrub(f"{type(exc).__name__}: {exc}", secrets)[:300],
                                "calls": 0}
-                    line = json.dumps(rec, ensure_ascii=False) + "\n"
-                    with lock:
-                        tfh.write(line)
-                        tfh.flush()
-                        _count(st, rec)
-                        if (st.finished >= opts.min_finished_for_budget
-                                and st.errors > opts.max_error_rate * st.finished and not stop.is_set()):
-                            st.stop_reason = (f"error budget exceeded: {st.errors} of {st.finished} attempts failed "
-                                              f"(limit {opts.max_error_rate:.0%}); most common: "
-                                              f"{', '.join(f'{k} x{v}' for k, v in st.error_kinds.most_common(3))}")
-                            stop.set()
+                    # lone surrogates (from \ud800 escapes in a reply) stay JSON escapes: valid UTF-8, same text
+                    write_line((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
+                    done_item = item
 
-            threads = [threading.Thread(target=worker, name=f"asr-gate-{k}", daemon=True) for k in range(concurrency)]
+            todo = sum(sched.remaining)
+            n_threads = max(1, min(concurrency, todo))
+            threads = [threading.Thread(target=worker, name=f"asr-gate-{k}", daemon=True) for k in range(n_threads)]
             for t in threads:
                 t.start()
             try:
@@ -391,13 +503,24 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                 for t in threads:
                     t.join(timeout=5)
             progress.update(st, force=True)
+        finally:
+            os.close(fd)
 
         complete = st.finished == planned
+        counts = list(st.counts.values())
+        seq_block = None
+        if design is not None:
+            seq_block = _sequential_block(design, st, planned)
+            if st.decision is not None:  # attacks of looks never started are not part of the results
+                ran = set(design.order[: design.cuts[st.decision.look - 1]])
+                counts = [c for c in counts if c.id in ran]
         results = build_results(
-            suite=suite, target=target.describe(), counts=st.counts.values(), started_at=started_at,
+            suite=suite, target=target.describe(), counts=counts, started_at=started_at,
             finished_at=_now(), duration_s=time.monotonic() - t0, calls=st.calls,
             tokens={"prompt": st.prompt_tokens, "completion": st.completion_tokens},
             error_kinds=st.error_kinds, complete=complete, shard=shard_label)
+        if seq_block is not None:
+            results["sequential"] = seq_block
         write_json_atomic(out.file(RESULTS), results)
     finally:
         out.close()
@@ -405,6 +528,36 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         raise MeasureError(f"run stopped: {st.stop_reason} ({st.finished} of {planned} attempts done; "
                            f"results so far in {out_dir}/{RESULTS})")
     return results
+
+
+def _preload_stats() -> None:
+    try:
+        from . import stats  # noqa: F401
+    except Exception:  # noqa: BLE001 - the import is retried (and reported) where it is needed
+        pass
+
+
+def _design_hash(design: Any) -> str:
+    """Identifies a sequential design (order, looks, boundaries, baseline counts) for --resume checks."""
+    return short_hash({"design": design.describe(), "order": list(design.order),
+                       "baseline": sorted([k, *v] for k, v in design.baseline.items())}, 16)
+
+
+def _sequential_block(design: Any, st: _State, planned: int) -> dict[str, Any]:
+    """results.json `sequential`: the design, every look's statistics and the decision (None while unfinished)."""
+    last = st.decision or (st.looks[-1] if st.looks else None)
+    look = last.look if last is not None else 0
+    attacks_run = design.cuts[look - 1] if look else 0
+    return {
+        **design.describe(),
+        "look": look,
+        "decision": st.decision.decision if st.decision is not None else None,
+        "stopped_early": bool(st.decision is not None and st.decision.look < design.looks),
+        "attacks_run": attacks_run,
+        "attempts_planned": planned,
+        "attempts_run": st.finished,
+        "history": [r.as_dict() for r in st.looks],
+    }
 
 
 def _count(st: _State, rec: dict[str, Any]) -> None:

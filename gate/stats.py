@@ -450,13 +450,17 @@ def sign_flip_test(d: Sequence[float], null: float = 0.0, alpha: float = 0.05,
         raise ValueError(f"sign_flip_test enumerates 2^K patterns; K = {K} is too large (max {_MAX_SIGN_FLIP_K})")
     signs = _sign_patterns(K)
     x = d - null
-    t_obs = float(_studentised(x[None, :])[0])
-    t_all = _studentised(signs * x[None, :])
+    if K == 1:  # no standard deviation from one value: the mean itself is the statistic
+        t_obs = float(x[0])
+        t_all = signs[:, 0] * x[0]
+    else:
+        t_obs = float(_studentised(x[None, :])[0])
+        t_all = _studentised(signs * x[None, :])
     if math.isinf(t_obs):
         ge = t_all >= t_obs
     else:
         ge = t_all >= t_obs - 1e-9 * max(1.0, abs(t_obs))
-    p = float(ge.mean())
+    p = float(ge.mean()) if not math.isnan(t_obs) else 1.0
     # exact bounds from the subset means of d (flipped set S = positions with sign -1)
     flipped = signs < 0
     sizes = flipped.sum(1)

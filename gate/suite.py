@@ -4,6 +4,13 @@ An `Attack` is the unit of analysis of the whole gate (the statistics pair attac
 attempts), so its identity must be stable: the id is written by the user or derived from the
 content, and `hash` covers the rendered messages and the detector so that an edited attack is
 recognised as *changed* instead of being silently compared with its old self.
+
+Expansion order for one written attack: every combination of its `vars` matrix (`id[k=v,...]`),
+then every listed transform (`id[...]~base64`; see `gate.transforms`). For an `import:` entry:
+read rows, keep those matching `where:`, drop exact duplicates, sample / limit, then every
+template of `templates:` (`prefix:rowid[template=name]`) and every transform. Imported ids come
+from the dataset's own ids or a hash of the row's content (never of the template), so changing a
+template marks attacks as *changed*, not as new ones.
 """
 from __future__ import annotations
 
@@ -65,6 +72,8 @@ class Suite:
     attacks: tuple[Attack, ...]
     categories: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
+    #: imported rows left out, by reason ("duplicate", "short canary"), for reports and tests
+    skipped: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def planned(self) -> int:
@@ -156,6 +165,34 @@ class _Builder:
         self.default_detector_spec = defaults.get("detector")
         self.attacks: list[Attack] = []
         self.ids: dict[str, tuple] = {}
+        self.defined_transforms = self._define_transforms(data.get("transforms") or {})
+        self.default_transforms = defaults.get("transforms")
+        #: rows left out of imports, by reason (duplicates, canaries too short to judge)
+        self.skipped: dict[str, int] = {}
+
+    def _define_transforms(self, specs: Mapping[str, Any]) -> dict[str, Any]:
+        from .transforms import TransformError, define
+
+        out = {}
+        for name, spec in specs.items():
+            try:
+                out[name] = define(name, spec)
+            except TransformError as exc:
+                raise self.doc.error(("transforms", name) + ((exc.field,) if exc.field else ()), str(exc)) from None
+        return out
+
+    def transforms(self, names: list[str] | None, path: tuple) -> list[Any]:
+        """The transforms an attack or import expands into: its own list, else the defaults, else none."""
+        from .transforms import TransformError, builtin, resolve
+
+        if names is None:
+            names, path = self.default_transforms, ("defaults", "transforms")
+        if names is None:
+            return [builtin("none")]
+        try:
+            return resolve(list(names), self.defined_transforms)
+        except TransformError as exc:
+            raise self.doc.error(path, str(exc)) from None
 
     def detector(self, spec: Any, path: tuple):
         from .detectors import build_detector
@@ -220,6 +257,20 @@ def _messages_of(doc: Document, path: tuple, raw: Mapping[str, Any], values: Map
     return msgs
 
 
+def _transformed(doc: Document, path: tuple, transform: Any, text: str) -> str:
+    if transform.use == "none":
+        return text
+    if CANARY_PLACEHOLDER in text:
+        raise doc.error(path, f"transform '{transform.name}' cannot encode a payload that contains {{{{canary}}}} "
+                              "(the token is drawn per attempt): keep the canary in another turn, or set "
+                              "`transform_var:` to the var that holds the payload")
+    return transform.apply(text)
+
+
+def _variant_id(base: str, transform: Any) -> str:
+    return base if transform.use == "none" else f"{base}~{transform.name}"
+
+
 def allowed_roots() -> list[str]:
     """Directories `import:` may read from: the workspace plus ASR_GATE_DATA_ROOTS (os.pathsep list)."""
     roots = [os.environ.get("GITHUB_WORKSPACE") or os.getcwd()]
@@ -228,19 +279,88 @@ def allowed_roots() -> list[str]:
 
 
 def resolve_import_path(doc: Document, path: tuple, file: str) -> str:
+    """The real path of an imported file, checked to lie inside an allowed root.
+
+    A relative `file` is resolved against the suite's directory; when nothing is there, against
+    each `ASR_GATE_DATA_ROOTS` directory in turn (so `file: advbench/harmful_behaviors.csv` works
+    wherever the datasets live). Allowed roots: the workspace, the suite's own directory, and the
+    data roots; symlinks are resolved before the check.
+    """
     base = os.path.dirname(os.path.abspath(doc.path))
-    full = os.path.realpath(os.path.join(base, os.path.expanduser(file)))
-    roots = allowed_roots()
+    file = os.path.expanduser(file)
+    full = os.path.realpath(os.path.join(base, file))
+    if not os.path.isabs(file) and not os.path.exists(full):
+        for root in allowed_roots()[1:]:
+            candidate = os.path.realpath(os.path.join(root, file))
+            if os.path.isfile(candidate):
+                full = candidate
+                break
+    roots = allowed_roots() + [os.path.realpath(base)]
     if not any(full == r or full.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
         raise doc.error(path, f"'{file}' is outside the workspace; allowed roots: {', '.join(roots)} "
                               f"(add more with ASR_GATE_DATA_ROOTS)")
     if not os.path.isfile(full):
-        raise doc.error(path, f"cannot read '{file}': no such file")
+        looked = [base] + allowed_roots()[1:]
+        raise doc.error(path, f"cannot read '{file}': no such file (looked in {', '.join(looked)}; "
+                              "add dataset directories with ASR_GATE_DATA_ROOTS)")
     return full
 
 
+def _uses_canary_token(spec: Any) -> bool:
+    """Whether a detector spec contains `{canary: true}` (the per-attempt or per-row canary)."""
+    if isinstance(spec, Mapping):
+        if spec.get("canary") is True:
+            return True
+        return any(_uses_canary_token(v) for v in spec.values())
+    if isinstance(spec, list):
+        return any(_uses_canary_token(v) for v in spec)
+    return False
+
+
+def _with_canary(spec: Any, canary: str) -> Any:
+    """The spec with every `{canary: true}` replaced by `{canary: "<row's canary>"}`."""
+    if isinstance(spec, Mapping):
+        return {k: (canary if k == "canary" and v is True else _with_canary(v, canary)) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_with_canary(v, canary) for v in spec]
+    return spec
+
+
+def _check_options(doc: Document, where: tuple, importer: Any, options: Mapping[str, Any]) -> None:
+    allowed = dict(importer.OPTIONS)
+    for key, value in options.items():
+        if key not in allowed:
+            hint = f"allowed: {', '.join(sorted(allowed))}" if allowed else f"format '{importer.format}' takes no options"
+            raise doc.error(where + ("options", key), f"unknown option '{key}' ({hint})")
+        if not isinstance(value, allowed[key]) or isinstance(value, bool):
+            names = " or ".join({"str": "a string", "list": "a list", "int": "an integer"}.get(t.__name__, t.__name__)
+                                for t in allowed[key])
+            raise doc.error(where + ("options", key), f"expected {names}")
+        choices = importer.CHOICES.get(key)
+        if choices and isinstance(value, str) and value not in choices:
+            raise doc.error(where + ("options", key), f"'{value}' is not one of: {', '.join(choices)}")
+
+
+def _matches(doc: Document, where: tuple, row: Any, conditions: Mapping[str, Any]) -> bool:
+    for key, wanted in conditions.items():
+        if key in row.meta:
+            value = row.meta[key]
+        elif key == "category":
+            value = row.category
+        else:
+            have = ", ".join(["category"] + [str(k) for k in row.meta][:15])
+            raise doc.error(where + ("where", key), f"rows have no field '{key}' (have: {have})")
+        options = wanted if isinstance(wanted, list) else [wanted]
+        text = "" if value is None else str(value).strip()
+        if not any(text == _scalar(w).strip() for w in options):
+            return False
+    return True
+
+
 def _imports(b: _Builder, doc: Document) -> None:
-    from .importers import ImportError_, get_importer, guess_format
+    from .detectors.canary import MIN_FIXED_CANARY
+    from .importers import IMPORTERS, ImportError_, get_importer, guess_format
+    from .importers.interface import PAYLOAD
 
     for i, spec in enumerate(doc.data.get("import") or []):
         where = ("import", i)
@@ -248,36 +368,99 @@ def _imports(b: _Builder, doc: Document) -> None:
         fmt = spec.get("format") or guess_format(file)
         importer = get_importer(fmt) if fmt else None
         if importer is None:
-            from .importers import IMPORTERS
             raise doc.error(where + ("format",), f"unknown import format '{fmt}' (known: {', '.join(sorted(IMPORTERS))})")
+        _check_options(doc, where, importer, spec.get("options") or {})
+        if "template" in spec and "templates" in spec:
+            raise doc.error(where + ("templates",), "give either `template` or `templates`, not both")
+        templates = ([("", spec["template"])] if "template" in spec
+                     else list((spec.get("templates") or {"": "{{prompt}}"}).items()))
+        for name, text in templates:
+            if "{{prompt}}" not in text:
+                field = ("template",) if not name else ("templates", name)
+                raise doc.error(where + field, "a template must contain {{prompt}} (where the row's text goes)")
+        read_spec = dict(spec)
+        if "contexts" in spec:
+            read_spec["contexts"] = resolve_import_path(doc, where + ("contexts",), spec["contexts"])
         try:
-            rows = list(importer.rows(file, spec))
+            rows = list(importer.rows(file, read_spec))
         except ImportError_ as exc:
+            if exc.field and exc.field.split(".")[0] in ("options", "contexts"):
+                raise doc.error(where + tuple(exc.field.split(".")), str(exc)) from None
             loc = f"{spec['file']}" + (f":{exc.line}" if exc.line else "")
             raise doc.error(where + ("file",), f"{loc}: {exc.field + ': ' if exc.field else ''}{exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise doc.error(where + ("file",), f"cannot read '{spec['file']}': {exc}") from None
-        if "sample" in spec and spec["sample"] < len(rows):
-            rng = random.Random(spec.get("seed", 0))
-            keep = sorted(rng.sample(range(len(rows)), spec["sample"]))
-            rows = [rows[k] for k in keep]
-        if "limit" in spec:
-            rows = rows[: spec["limit"]]
-        prefix = spec.get("id_prefix", os.path.splitext(os.path.basename(file))[0])
-        template = spec.get("template")
+
+        n_read = len(rows)
+        if spec.get("where"):
+            rows = [r for r in rows if _matches(doc, where, r, spec["where"])]
+        detector_spec = spec["detector"] if "detector" in spec else importer.default_detector(file, read_spec)
+        effective = detector_spec if detector_spec is not None else b.default_detector_spec
+        kept, seen = [], {}
         for row in rows:
-            text = row.prompt or ""
-            if template:
-                text = template.replace("{{prompt}}", text)
-            if row.messages:
-                msgs = [Message(r, c) for r, c in row.messages]
+            content = [row.prompt, [list(m) for m in row.messages] if row.messages else None]
+            rid = row.id or short_hash(content, 10)
+            if rid in seen:
+                if row.id is None or seen[rid][1] == content:
+                    b.skipped["duplicate"] = b.skipped.get("duplicate", 0) + 1
+                    continue
+                raise doc.error(where + ("file",), f"{spec['file']}:{row.line}: duplicate id '{rid}' "
+                                                   f"(first on line {seen[rid][0]})")
+            if row.canary is not None and _uses_canary_token(effective) and len(row.canary.strip()) < MIN_FIXED_CANARY:
+                b.skipped["short canary"] = b.skipped.get("short canary", 0) + 1
+                continue
+            seen[rid] = (row.line, content)
+            kept.append((rid, row))
+        if not kept:
+            why = " matching `where:`" if spec.get("where") else ""
+            raise doc.error(where + ("where" if spec.get("where") else "file",),
+                            f"no rows{why} in '{spec['file']}' ({n_read} read)")
+        if "sample" in spec and spec["sample"] < len(kept):
+            rng = random.Random(spec.get("seed", 0))
+            keep = sorted(rng.sample(range(len(kept)), spec["sample"]))
+            kept = [kept[k] for k in keep]
+        if "limit" in spec:
+            kept = kept[: spec["limit"]]
+
+        prefix = spec.get("id_prefix") or importer.default_prefix(file, read_spec)
+        transforms = b.transforms(spec.get("transforms"), where + ("transforms",))
+        category_map = spec.get("category_map") or {}
+        for rid, row in kept:
+            if spec.get("category"):
+                cat = spec["category"]
             else:
-                msgs = [Message("user", text)]
-            rid = row.id or short_hash([m.as_dict() for m in msgs], 10)
-            cat = b.category(spec.get("category") or row.category, where + ("category",))
-            b.add(attack_id=f"{prefix}:{rid}", category=cat, messages=msgs, attempts=spec.get("attempts"),
-                  detector_spec=spec.get("detector"), detector_path=where + ("detector",), goal=row.goal,
-                  tags=(), where=where)
+                cat = row.category
+                column = spec.get("category_column")
+                if column:
+                    if column not in row.meta:
+                        raise doc.error(where + ("category_column",), f"rows have no field '{column}'")
+                    value = row.meta[column]
+                    cat = None if value in (None, "") else str(value).strip()
+                if category_map:
+                    cat = category_map.get(cat if cat is not None else "", category_map.get("*", cat))
+            cat = b.category(cat, where + ("category",))
+            row_spec = detector_spec
+            if row.canary is not None and _uses_canary_token(effective):
+                row_spec = _with_canary(effective, row.canary)
+            for tname, template in templates:
+                for t in transforms:
+                    payload = template.replace("{{prompt}}", _transformed(doc, where + ("transforms",), t, row.prompt or ""))
+                    if row.messages:
+                        if not any(PAYLOAD in c for _, c in row.messages):
+                            raise doc.error(where + ("format",), f"importer '{fmt}' returned a conversation without "
+                                                                 "a payload marker")
+                        msgs = [Message(r, c.replace(PAYLOAD, payload)) for r, c in row.messages]
+                    else:
+                        msgs = [Message("user", payload)]
+                    base = f"{prefix}:{rid}" + (f"[template={tname}]" if tname else "")
+                    tags = list(row.tags) + list(spec.get("tags") or [])
+                    if tname:
+                        tags.append(f"template:{tname}")
+                    if t.use != "none":
+                        tags.append(f"transform:{t.name}")
+                    b.add(attack_id=_variant_id(base, t), category=cat, messages=msgs, attempts=spec.get("attempts"),
+                          detector_spec=row_spec, detector_path=where + ("detector",), goal=row.goal,
+                          tags=tags, where=where)
 
 
 def build_suite(doc: Document) -> Suite:
@@ -286,17 +469,32 @@ def build_suite(doc: Document) -> Suite:
     b = _Builder(doc)
     for i, raw in enumerate(data.get("attacks") or []):
         where = ("attacks", i)
+        transforms = b.transforms(raw.get("transforms"), where + ("transforms",))
+        tvar = raw.get("transform_var")
+        if tvar is not None and tvar not in (raw.get("vars") or {}):
+            raise doc.error(where + ("transform_var",), f"no var '{tvar}' in this attack's `vars`")
         for suffix, values in _matrix(doc, where, raw.get("vars")):
-            msgs = _messages_of(doc, where, raw, values)
             goal = _substitute(doc, where + ("goal",), raw["goal"], values) if "goal" in raw else None
-            b.add(attack_id=raw["id"] + suffix, category=b.category(raw.get("category"), where + ("category",)),
-                  messages=msgs, attempts=raw.get("attempts"), detector_spec=raw.get("detector"),
-                  detector_path=where + ("detector",), goal=goal, tags=raw.get("tags", ()), where=where + ("id",))
+            for t in transforms:
+                if tvar is not None:
+                    vals = dict(values)
+                    vals[tvar] = _transformed(doc, where + ("vars", tvar), t, values[tvar])
+                    msgs = _messages_of(doc, where, raw, vals)
+                else:
+                    msgs = _messages_of(doc, where, raw, values)
+                    if t.use != "none":
+                        last = max(k for k, m in enumerate(msgs) if m.role == "user")
+                        msgs[last] = Message("user", _transformed(doc, where + ("transforms",), t, msgs[last].content))
+                tags = list(raw.get("tags", ())) + ([f"transform:{t.name}"] if t.use != "none" else [])
+                b.add(attack_id=_variant_id(raw["id"] + suffix, t),
+                      category=b.category(raw.get("category"), where + ("category",)),
+                      messages=msgs, attempts=raw.get("attempts"), detector_spec=raw.get("detector"),
+                      detector_path=where + ("detector",), goal=goal, tags=tags, where=where + ("id",))
     _imports(b, doc)
     if not b.attacks:
         raise doc.error(("attacks",), "suite has no attacks (add `attacks:` or `import:`)")
     return Suite(id=data["suite"], version=data.get("version"), path=doc.path, attacks=tuple(b.attacks),
-                 categories=b.categories, description=data.get("description", ""))
+                 categories=b.categories, description=data.get("description", ""), skipped=dict(b.skipped))
 
 
 def load_suite(path: str | os.PathLike) -> Suite:

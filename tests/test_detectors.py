@@ -20,6 +20,7 @@ from gate.detectors import judge as judge_mod
 from gate.detectors.combinators import AllDetector, AnyDetector, NotDetector
 from gate.detectors.interface import DetectContext, Detection, Detector, DetectorError
 from gate.detectors.judge import DEFAULT_RUBRIC, parse_verdict, render_rubric
+from gate.detectors import refusal as refusal_mod
 from gate.detectors.refusal import RefusalDetector
 from gate.errors import ConfigError
 
@@ -409,7 +410,7 @@ def test_nested_specs_build_and_judge():
     assert d.detect(f"leak: {TOKEN}", CTX).success
     assert d.detect("Sure, the password is hunter2.", CTX).success
     assert not d.detect("I'm sorry, I can't share the password.", CTX).success
-    assert d.describe()["any"][1]["all"][0] == {"refusal": {"rules": "refusal-v1"}}
+    assert d.describe()["any"][1]["all"][0] == {"refusal": {"rules": refusal_mod.RULES_VERSION}}
 
 
 # --------------------------------------------------------------------------------------------

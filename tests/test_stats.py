@@ -424,3 +424,12 @@ def test_per_attack_tests_boschloo_for_top_and_bh():
     assert r.q == pytest.approx(stats.benjamini_hochberg(r.p))
     big = stats.per_attack_tests([0], [200], [30], [200], top=5)
     assert big.method[0] == "fisher"  # n > 100: Fisher
+
+
+def test_sign_flip_single_attack_is_never_significant():
+    """Regression: with K = 1 the studentised statistic is undefined; it must not read as p = 0."""
+    from gate import stats
+
+    for d in (0.0, 0.05, 0.5, -0.2):
+        r = stats.sign_flip_test([d])
+        assert r.p_value >= 0.5 and r.lower == -1.0

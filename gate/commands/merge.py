@@ -10,13 +10,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "results.json with the same counts as an unsharded run.")
     p.add_argument("files", nargs="+", metavar="RESULTS.json")
     p.add_argument("--out", required=True, help="merged results file to write")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="merge shards whose run did not finish (the merged file is marked incomplete)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..results import load_results, merge_results, write_json_atomic
 
     parts = [(path, load_results(path)) for path in args.files]
+    for path, r in parts:
+        if r.get("sequential"):
+            raise UsageError(f"{path}: a sequential run (--sequential) is not a shard and cannot be merged")
+        if r.get("complete") is False and not args.allow_incomplete:
+            raise UsageError(f"{path}: the run of shard {r.get('shard') or '?'} did not finish (finish it with "
+                             f"`asr-gate run --resume`, or pass --allow-incomplete)")
     merged = merge_results(parts)
     write_json_atomic(args.out, merged)
     t = merged["totals"]

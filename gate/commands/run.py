@@ -56,7 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline-target", metavar="TARGET",
                    help="live A/B: also run this target (e.g. guardrail off, model v1) at the same time; writes "
                         "DIR/baseline and DIR/candidate and prints the comparison")
-    p.add_argument("--policy", help="policy YAML for the A/B comparison")
+    p.add_argument("--policy", help="policy YAML for the A/B comparison or the sequential design")
+    seq = p.add_argument_group("sequential mode (STATISTICS.md §3.8)")
+    seq.add_argument("--sequential", action="store_true",
+                     help="run the attacks in 4 looks (25/50/75/100%%, shuffled within categories, all repeats of "
+                          "an attack together) and stop as soon as the comparison with --baseline is clear "
+                          "(O'Brien-Fleming boundaries); exit 1 on FAIL")
+    seq.add_argument("--baseline", metavar="B.json", help="baseline results file for --sequential")
+    seq.add_argument("--seed", type=int, default=0, help="seed of the sequential attack order (default 0)")
+    seq.add_argument("--no-early-pass", action="store_true",
+                     help="with --sequential: only stop early to FAIL; a PASS needs every look")
     add_run_options(p)
     p.set_defaults(func=run)
 
@@ -69,23 +78,93 @@ def options_from(args: argparse.Namespace, *, resume: bool = False):
                       progress=None if args.quiet else sys.stderr)
 
 
+def sequential_design(args: argparse.Namespace, suite):
+    """The `gate.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
+    from ..compare import Policy, load_policy, load_run
+    from ..errors import UsageError
+    from ..sequential import make_design
+
+    if not args.baseline:
+        raise UsageError("--sequential needs --baseline B.json (the results to compare with at each look)")
+    if args.shard:
+        raise UsageError("--sequential cannot be combined with --shard: every look needs the whole suite")
+    if getattr(args, "baseline_target", None):
+        raise UsageError("--sequential cannot be combined with --baseline-target")
+    baseline = load_run(args.baseline, "baseline")
+    policy = load_policy(args.policy) if args.policy else Policy()
+    det = baseline.get("detector") if isinstance(baseline.get("detector"), dict) else {}
+    if det.get("hash") and det["hash"] != suite.detector_hash():
+        raise UsageError(f"{args.baseline}: the baseline was measured with a different detector (detector hash "
+                         f"differs), so the two ASRs are not comparable; re-baseline with the current detector")
+    allow_early_pass = not args.no_early_pass and bool(getattr(policy, "allow_early_pass", True))
+    design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
+                         margin=policy.margin, allow_early_pass=allow_early_pass,
+                         min_attempts=int(policy.min_attempts), seed=args.seed)
+    if not any(aid in design.baseline and design.baseline[aid][0] == a.hash
+               for aid, a in ((a.id, a) for a in suite.attacks)):
+        raise UsageError(f"{args.baseline}: no attack of the suite is in the baseline with the same content; "
+                         f"nothing to compare")
+    return design, policy
+
+
 def run(args: argparse.Namespace) -> int:
     from ..report.run_summary import render_run_summary
     from ..runner import run_suite
     from ..suite import load_suite
     from ..targets import load_target
 
+    if args.baseline and not args.sequential:
+        from ..errors import UsageError
+
+        raise UsageError("--baseline is for --sequential (to compare a finished run use `asr-gate compare`)")
     suite = load_suite(args.suite)
+    if args.sequential:
+        try:
+            design, policy = sequential_design(args, suite)
+        except BaseException:
+            suite.close()
+            raise
     target = load_target(args.target)
     if args.baseline_target:
         return _run_ab(args, suite, target)
+    options = options_from(args, resume=args.resume)
+    if args.sequential:
+        options.sequential = design
     try:
-        results = run_suite(suite, target, args.out, options_from(args, resume=args.resume))
+        results = run_suite(suite, target, args.out, options)
     finally:
         target.close()
         suite.close()
-    print(render_run_summary(results))
+    seq = results.get("sequential")
+    shown = results
+    if seq and seq.get("decision") and seq.get("stopped_early"):
+        shown = dict(results, complete=True)  # stopped by design, not interrupted: nothing to --resume
+    print(render_run_summary(shown))
     print(f"results: {args.out}/results.json  transcript: {args.out}/transcript.jsonl")
+    if seq:
+        return _report_sequential(seq, policy)
+    return 0
+
+
+def _report_sequential(seq: dict, policy) -> int:
+    """Print the sequential decision; its exit code (1 for FAIL, or INCONCLUSIVE under on_inconclusive: fail)."""
+    decision = seq.get("decision") or "inconclusive"
+    last = (seq.get("history") or [{}])[-1]
+
+    def pts(x):
+        return "n/a" if x is None else f"{100 * x:+.1f} pp"
+
+    where = (f"look {seq['look']} of {seq['looks_planned']}: {seq['attacks_run']} of {seq['attacks_planned']} "
+             f"attacks, {seq['attempts_run']} of {seq['attempts_planned']} attempts")
+    print(f"\nsequential ({seq['design']}), {where}")
+    print(f"  change in ASR {pts(last.get('delta'))}, repeated CI [{pts(last.get('lower'))}, {pts(last.get('upper'))}] "
+          f"(margin {100 * seq['margin']:.1f} pp)")
+    verdict = decision.upper() + (" (stopped early)" if seq.get("stopped_early") else "")
+    print(f"  decision: {verdict}")
+    if decision == "fail":
+        return 1
+    if decision == "inconclusive" and getattr(policy, "on_inconclusive", "neutral") == "fail":
+        return 1
     return 0
 
 

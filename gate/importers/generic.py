@@ -27,11 +27,13 @@ def _row(record: Mapping[str, Any], line: int, spec: Mapping[str, Any]) -> Impor
         value = record[col]
         return None if value in (None, "") else str(value)
 
-    return ImportedRow(prompt=str(prompt), line=line, id=opt("id"), category=opt("category_column"), goal=opt("goal"))
+    return ImportedRow(prompt=str(prompt), line=line, id=opt("id"), category=opt("category_column"), goal=opt("goal"),
+                       meta=dict(record))
 
 
 class CsvImporter(Importer):
     format = "csv"
+    description = "any CSV with a header row; map columns with prompt:, id:, category_column:, goal:"
 
     def rows(self, path: str, spec: Mapping[str, Any]) -> Iterator[ImportedRow]:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -44,6 +46,7 @@ class CsvImporter(Importer):
 
 class JsonlImporter(Importer):
     format = "jsonl"
+    description = "one JSON object per line; map keys with prompt:, id:, category_column:, goal:"
 
     def rows(self, path: str, spec: Mapping[str, Any]) -> Iterator[ImportedRow]:
         with open(path, encoding="utf-8-sig") as fh:
@@ -63,6 +66,7 @@ class JsonImporter(Importer):
     """A JSON array of objects (or of strings, each a prompt)."""
 
     format = "json"
+    description = "a JSON array of strings (each a prompt) or of objects (map keys as for jsonl)"
 
     def rows(self, path: str, spec: Mapping[str, Any]) -> Iterator[ImportedRow]:
         with open(path, encoding="utf-8-sig") as fh:

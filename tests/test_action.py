@@ -1,0 +1,187 @@
+"""gate/action.py in-process: inputs, the event payload, GITHUB_OUTPUT, the step summary, workflow commands."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from action_harness import parse_outputs, pr_event, webhook_example, workflow_run_event
+from gate import action
+from gate.errors import UsageError
+
+
+def test_input_names_keep_hyphens_and_accept_underscores():
+    assert action.input_env_names("fail-on-inconclusive") == ("INPUT_FAIL-ON-INCONCLUSIVE",
+                                                              "INPUT_FAIL_ON_INCONCLUSIVE")
+    assert action.input_env_names("suite") == ("INPUT_SUITE",)
+    assert action.input_env_names("my input") == ("INPUT_MY_INPUT",)
+    env = {"INPUT_FAIL_ON_INCONCLUSIVE": " true ", "INPUT_CHECK-RUN": "false", "INPUT_CHECK_RUN": "true",
+           "INPUT_EMPTY": "  "}
+    assert action.get_input("fail-on-inconclusive", env) == "true"
+    assert action.get_input("check-run", env) == "false"  # the runner's hyphen form wins
+    assert action.get_input("empty", env) is None and action.get_input("missing", env) is None
+    assert action.input_source("check-run", env) == "INPUT_CHECK-RUN"
+
+
+@pytest.mark.parametrize("text, value", [("true", True), ("True", True), ("TRUE", True), ("false", False),
+                                         ("False", False), ("FALSE", False)])
+def test_booleans_are_yaml_core_booleans(text, value):
+    assert action.parse_bool("comment", text) is value
+
+
+@pytest.mark.parametrize("text", ["yes", "1", "on", "tru", ""])
+def test_other_booleans_are_usage_errors(text):
+    with pytest.raises(UsageError, match="input 'comment' must be true or false"):
+        action.parse_bool("comment", text)
+
+
+def test_require_input_and_fractions():
+    with pytest.raises(UsageError, match="input 'suite' is required"):
+        action.require_input("suite", {})
+    assert action.parse_fraction("margin", "5%") == pytest.approx(0.05)
+    assert action.parse_fraction("margin", "0.05") == 0.05
+    for bad in ("1.5", "-0.1", "five", "nan"):
+        with pytest.raises(UsageError):
+            action.parse_fraction("margin", bad)
+
+
+def test_apply_inputs_fills_only_unset_options():
+    import argparse
+
+    args = argparse.Namespace(suite="cli.yaml", target=None, attempts=None, comment=None, alpha=None, margin=None)
+    env = {"INPUT_SUITE": "input.yaml", "INPUT_TARGET": "t.yaml", "INPUT_ATTEMPTS": "12", "INPUT_COMMENT": "false",
+           "INPUT_MARGIN": "3%"}
+    specs = [s for s in action.GATE_INPUTS if s.dest in vars(args)]
+    used = action.apply_inputs(args, specs, env)
+    assert args.suite == "cli.yaml" and args.target == "t.yaml" and args.attempts == 12
+    assert args.comment is False and args.margin == pytest.approx(0.03) and args.alpha is None
+    assert "suite" not in used and "target" in used
+    with pytest.raises(UsageError, match="input 'attempts' must be a positive integer"):
+        action.apply_inputs(argparse.Namespace(attempts=None), specs, {"INPUT_ATTEMPTS": "0"})
+
+
+# ------------------------------------------------------------------------------------------------
+# events
+
+
+def _event(tmp_path, payload, name, **env):
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    return action.read_event({"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": name, **env})
+
+
+def test_pull_request_event_uses_the_head_sha_not_the_merge_commit(tmp_path):
+    ev = _event(tmp_path, pr_event(number=7, head_sha="a" * 40), "pull_request", GITHUB_SHA="b" * 40,
+                GITHUB_REPOSITORY="octo-org/widgets")
+    assert (ev.pr_number, ev.head_sha, ev.sha, ev.is_fork) == (7, "a" * 40, "b" * 40, False)
+    assert ev.base_repo == ev.head_repo == "octo-org/widgets"
+
+
+def test_fork_detection_on_pull_request_and_pull_request_target(tmp_path):
+    payload = pr_event(number=7, head_sha="a" * 40, fork=True)
+    for name in ("pull_request", "pull_request_target"):
+        ev = _event(tmp_path, payload, name)
+        assert ev.is_fork and ev.head_repo == "evil-fork/widgets" and ev.pr_number == 7
+    payload["pull_request"]["head"]["repo"] = None  # the fork was deleted
+    assert _event(tmp_path, payload, "pull_request").is_fork
+
+
+def test_push_dispatch_schedule_and_workflow_run_events(tmp_path):
+    push = webhook_example("push")
+    ev = _event(tmp_path, push, "push", GITHUB_SHA="c" * 40)
+    assert ev.pr_number is None and ev.head_sha == "c" * 40
+    assert ev.default_branch == push["repository"]["default_branch"]
+    ev = _event(tmp_path, webhook_example("workflow_dispatch"), "workflow_dispatch", GITHUB_SHA="d" * 40)
+    assert ev.pr_number is None and ev.head_sha == "d" * 40
+    ev = _event(tmp_path, {"schedule": "17 4 * * 1"}, "schedule", GITHUB_SHA="e" * 40,
+                GITHUB_REPOSITORY="octo-org/widgets", GITHUB_REF_NAME="main")
+    assert ev.pr_number is None and ev.head_sha == "e" * 40 and ev.repository == "octo-org/widgets"
+    ev = _event(tmp_path, workflow_run_event(head_sha="f" * 40, pull_requests=[{"number": 9}]), "workflow_run",
+                GITHUB_SHA="1" * 40)
+    assert (ev.head_sha, ev.pr_number, ev.is_fork) == ("f" * 40, 9, True)
+    ev = _event(tmp_path, workflow_run_event(head_sha="f" * 40, fork=False), "workflow_run")
+    assert ev.pr_number is None and not ev.is_fork  # fork PRs: workflow_run.pull_requests is empty
+
+
+def test_a_missing_or_broken_event_file_means_no_pull_request(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for env in ({}, {"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")}, {"GITHUB_EVENT_PATH": str(bad)}):
+        ev = action.read_event({**env, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
+        assert ev.pr_number is None and ev.head_sha == "a" * 40
+
+
+def test_run_url_only_from_well_formed_values():
+    ev = action.Event(repository="octo-org/widgets", run_id="42")
+    assert ev.run_url == "https://github.com/octo-org/widgets/actions/runs/42"
+    assert action.Event(repository="octo-org/widgets", run_id="42)](http://evil").run_url is None
+    assert action.Event(repository="a/b", run_id="1", server_url="javascript:alert(1)//").run_url is None
+
+
+# ------------------------------------------------------------------------------------------------
+# outputs, summary, commands
+
+
+def test_outputs_use_heredocs_that_no_value_can_break(tmp_path):
+    out = tmp_path / "output"
+    out.write_text("earlier=1\n")
+    wf = action.Workflow({"GITHUB_OUTPUT": str(out), "GITHUB_ACTIONS": "true"}, stdout=io.StringIO())
+    nasty = "line1\nverdict=pass\nghadelimiter_x\nEOF"
+    wf.set_outputs({"verdict": "fail", "report-path": nasty, "asr": None})
+    parsed = parse_outputs(out.read_text())
+    assert parsed == {"earlier": "1", "verdict": "fail", "report-path": nasty, "asr": ""}
+    delimiters = [line.split("<<", 1)[1] for line in out.read_text().splitlines() if "<<" in line]
+    assert len(set(delimiters)) == 3  # a fresh random delimiter per value
+
+
+def test_summary_never_exceeds_one_mib(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_text("x" * (action.SUMMARY_LIMIT - 10_000))
+    wf = action.Workflow({"GITHUB_STEP_SUMMARY": str(path)})
+    assert wf.append_summary("| a | b |\n" * 5_000)
+    size = path.stat().st_size
+    assert size < action.SUMMARY_LIMIT and "truncated by asr-gate" in path.read_text()
+    assert not wf.append_summary("more")  # no room left: nothing appended
+    assert path.stat().st_size == size
+    assert not action.Workflow({}).append_summary("no file")
+
+
+def test_annotations_are_capped_and_escaped():
+    out = io.StringIO()
+    wf = action.Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
+    for i in range(12):
+        wf.warning(f"w{i}\n::error::x %0A", title="t: a, b", file="suite.yaml", line=3)
+    wf.error("boom")
+    wf.flush_dropped()
+    lines = out.getvalue().splitlines()
+    warnings = [line for line in lines if line.startswith("::warning ")]
+    assert len(warnings) == action.ANNOTATIONS_PER_LEVEL
+    assert warnings[0] == "::warning file=suite.yaml,line=3,title=t%3A a%2C b::w0%0A::error::x %250A"
+    assert "::error title=asr-gate::boom" in lines
+    assert lines[-1] == "asr-gate: 2 warnings not shown as annotations (at most 10 per level); see the job summary"
+
+
+def test_masks_are_printed_once_and_per_line():
+    out = io.StringIO()
+    wf = action.Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
+    wf.mask("s3cr3t-value-unit-test")
+    wf.mask("s3cr3t-value-unit-test")
+    wf.mask("abc")  # too short to be worth masking
+    wf.mask("first-line-secret\nsecond-line-secret%")
+    assert out.getvalue().splitlines() == [
+        "::add-mask::s3cr3t-value-unit-test",
+        "::add-mask::first-line-secret%0Asecond-line-secret%25",
+        "::add-mask::first-line-secret",
+        "::add-mask::second-line-secret%25",  # the runner decodes %25 back to %
+    ]
+
+
+def test_outside_actions_messages_are_plain_lines():
+    out, err = io.StringIO(), io.StringIO()
+    wf = action.Workflow({}, stdout=out, stderr=err)
+    wf.mask("a-secret-value")
+    wf.warning("asr-gate: look ::error::here\n", title="x")
+    wf.group("g")
+    assert out.getvalue() == ""
+    assert err.getvalue() == "asr-gate: warning: look :%3Aerror:%3Ahere\\n\n"

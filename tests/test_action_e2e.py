@@ -1,0 +1,382 @@
+"""The Docker action's entrypoint end to end, run exactly as the GitHub runner runs it.
+
+`python -m gate.action` in a subprocess with hyphenated ``INPUT_*`` variables (defaults from
+action.yml), ``GITHUB_EVENT_PATH`` holding GitHub's own webhook example payloads (npm
+@octokit/webhooks-examples, rewritten to our repository and commits), ``GITHUB_OUTPUT`` /
+``GITHUB_STEP_SUMMARY`` files, a model served by tests/fake_openai.py and the GitHub API served by
+the stateful fake (find-and-edit) or by Prism on GitHub's OpenAPI description (request shapes).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from action_harness import (ACTIONS_TOKEN, FORK_TOKEN, MERGE_SHA, REPO, make_baseline, pr_event, run_action,
+                            start_fake_github, start_prism, webhook_example, workflow_run_event, write_suite,
+                            write_target)
+from fake_openai import FakeOpenAI
+from gate.github import sticky_marker
+
+CHECK_NAME = "asr-gate / e2e"
+MARKER = sticky_marker("e2e")
+INPUTS = {"suite": "suite.yaml", "target": "target.yaml"}
+
+
+@pytest.fixture(scope="module")
+def models():
+    """Baseline model: 5% everywhere. Candidate: role-play jailbreaks now work 90% of the time (a regression
+    far too large for sampling noise to hide, so every run of this module is a `fail`)."""
+    with FakeOpenAI(default_rate=0.05, seed=1) as base, \
+            FakeOpenAI(default_rate=0.05, rates={"[jailbreak]": 0.9}, seed=2) as cand:
+        yield base, cand
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, models) -> Path:
+    base, cand = models
+    root = tmp_path_factory.mktemp("template") / "ws"
+    root.mkdir()
+    suite = write_suite(root)
+    write_target(root, base.base_url, name="accepted-target.yaml")
+    make_baseline(root, suite, root / "accepted-target.yaml", history_asrs=(0.02, 0.05, 0.04))
+    write_target(root, cand.base_url)
+    return root
+
+
+@pytest.fixture
+def ws(tmp_path, template) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    return root
+
+
+@pytest.fixture
+def fake():
+    server = start_fake_github()
+    yield server
+    server.stop()
+    assert not server.violations, server.violations
+    assert not server.response_violations, server.response_violations
+
+
+@pytest.fixture(scope="module")
+def prism(tmp_path_factory):
+    yield from start_prism(tmp_path_factory.mktemp("prism-e2e"))
+
+
+def open_pr(fake, number: int = 2):
+    """Pull requests 1..number on the fake; returns (number, head SHA) of the last one."""
+    while max(fake.pulls, default=0) < number:
+        fake.add_pull_request(f"feature-{len(fake.pulls) + 1}")
+    pr = fake.pulls[number]
+    return number, fake.refs[f"heads/{pr.head}"]
+
+
+def ours(fake):
+    return [r for r in fake.check_runs if r.external_id == f"asr-gate:{CHECK_NAME}"]
+
+
+def writes(fake):
+    return [r for r in fake.requests if r.method != "GET"]
+
+
+def assert_no_traceback(run):
+    assert "Traceback" not in run.log, run.log[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------
+# a pull request from the same repository
+
+
+def test_pull_request_gate_publishes_one_check_run_and_one_comment_and_edits_on_rerun(ws, fake):
+    number, head = open_pr(fake)
+    event = pr_event(number=number, head_sha=head)
+    run = run_action(ws, INPUTS, api_url=fake.url, event=event)
+    assert_no_traceback(run)
+    assert run.returncode == 1, run.log[-3000:]
+
+    # outputs, from GITHUB_OUTPUT in heredoc form
+    out = run.outputs
+    assert out["verdict"] == "fail"
+    assert float(out["asr"]) > float(out["baseline-asr"])
+    assert abs(float(out["asr"]) - float(out["baseline-asr"]) - float(out["delta"])) < 1e-5
+    assert 0 <= float(out["p-value"]) <= 0.05
+    assert out["results-path"] == "asr-gate-out/results.json"
+    assert out["report-path"] == "asr-gate-out/report.md"
+    results = json.loads((ws / out["results-path"]).read_text())
+    assert results["git"]["head_sha"] == head and results["git"]["pr"] == number
+    assert results["git"]["sha"] == MERGE_SHA
+    assert (ws / "asr-gate-out" / "verdict.json").exists() and (ws / "asr-gate-out" / "junit.xml").exists()
+    assert "<<ghadelimiter_" in Path(run.output_file).read_text()
+
+    # job summary
+    assert "ASR gate: FAIL" in run.summary
+    assert "| **Overall** |" in run.summary
+    assert "Accepted baseline ASR over time" in run.summary
+    assert "https://github.com/octo-org/widgets/actions/runs/4242" in run.summary
+
+    # log: the token is masked first, then annotations
+    first = run.stdout.splitlines()[0]
+    assert first == f"::add-mask::{ACTIONS_TOKEN}"
+    assert any(line.startswith("::error title=asr-gate%3A FAIL") for line in run.stdout.splitlines())
+    assert any(line.startswith("::warning file=suite.yaml,line=") for line in run.stdout.splitlines())
+
+    # exactly one check run, on the PR head (not the merge commit), and one sticky comment
+    (check,) = ours(fake)
+    assert check.name == CHECK_NAME and check.head_sha == head and check.head_sha != MERGE_SHA
+    assert check.status == "completed" and check.conclusion == "failure"
+    assert check.output["title"].startswith("asr-gate: FAIL")
+    assert "ASR gate: FAIL" in check.output["summary"]
+    assert check.details_url == "https://github.com/octo-org/widgets/actions/runs/4242"
+    assert check.annotations and all(a["path"] == "suite.yaml" for a in check.annotations)
+    (comment,) = fake.comments
+    assert comment.login == "github-actions[bot]" and comment.issue == number
+    assert comment.body.startswith(MARKER)
+    assert "ASR gate: FAIL" in comment.body and "Accepted baseline ASR over time" in comment.body
+    assert "actions/runs/4242" in comment.body and "[Check run](" in comment.body
+
+    # a re-run (a new workflow run on the same commit) edits both in place
+    run2 = run_action(ws, dict(INPUTS, out="second"), api_url=fake.url, event=event, run_id="4243")
+    assert_no_traceback(run2)
+    assert run2.returncode == 1 and run2.outputs["verdict"] == "fail"
+    assert run2.outputs["results-path"] == "second/results.json"
+    (comment2,) = fake.comments
+    assert comment2 is comment and comment.edits == 1 and "actions/runs/4243" in comment.body
+    assert len(fake.calls("issues/create-comment")) == 1
+    assert len(ours(fake)) == 1 and len(fake.calls("checks/create")) == 1
+    assert ours(fake)[0].details_url.endswith("/4243")
+
+
+def test_underscore_input_names_and_switches(ws, fake):
+    number, head = open_pr(fake)
+    run = run_action(ws, dict(INPUTS, **{"check-run": "false", "fail-on-inconclusive": "true"}), api_url=fake.url,
+                     event=pr_event(number=number, head_sha=head), underscore=True)
+    assert_no_traceback(run)
+    assert "INPUT_CHECK_RUN" in run.env and "INPUT_CHECK-RUN" not in run.env
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    assert not fake.check_runs and not fake.calls("checks/list-for-ref")
+    assert len(fake.comments) == 1
+
+
+def test_push_event_gets_a_check_run_on_github_sha_and_no_comment(ws, fake):
+    sha = fake.refs["heads/main"]
+    event = webhook_example("push")
+    event.update(after=sha, ref="refs/heads/main")
+    event["repository"].update(full_name=REPO, default_branch="main")
+    run = run_action(ws, INPUTS, api_url=fake.url, event=event, event_name="push")
+    assert_no_traceback(run)
+    assert run.returncode == 1
+    (check,) = ours(fake)
+    assert check.head_sha == sha
+    assert not fake.comments and not fake.calls("issues/list-comments")
+
+
+# ------------------------------------------------------------------------------------------------
+# forks and read-only tokens: the verdict survives
+
+
+def test_fork_pull_request_degrades_to_summary_and_outputs(ws, fake):
+    number, head = open_pr(fake)
+    run = run_action(ws, INPUTS, token=FORK_TOKEN, api_url=fake.url,
+                     event=pr_event(number=number, head_sha=head, fork=True))
+    assert_no_traceback(run)
+    assert "403" not in run.log
+    assert run.returncode == 1  # the verdict's exit code, not a publishing error
+    assert run.outputs["verdict"] == "fail" and run.outputs["delta"]
+    assert "ASR gate: FAIL" in run.summary and "comes from a fork" in run.summary
+    notices = [line for line in run.stdout.splitlines() if line.startswith("::notice ")]
+    assert any("fork pull request" in n and "workflow_run" in n for n in notices), run.stdout
+    assert not writes(fake) and not fake.requests  # it did not even try
+    results = json.loads((ws / "asr-gate-out" / "results.json").read_text())
+    assert results["git"]["head_sha"] == head  # what `publish` will check
+
+
+def test_read_only_token_on_a_same_repo_pull_request_is_a_notice_not_a_crash(ws, fake):
+    number, head = open_pr(fake)
+    event = pr_event(number=number, head_sha=head)
+    run = run_action(ws, INPUTS, token=FORK_TOKEN, api_url=fake.url, event=event)
+    assert_no_traceback(run)
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    notices = [line for line in run.stdout.splitlines() if line.startswith("::notice ")]
+    assert len([n for n in notices if "read-only token" in n]) == 2, run.stdout  # check run and comment
+    assert "not published" in run.summary
+    assert not fake.check_runs and not fake.comments
+
+    required = run_action(ws, dict(INPUTS, out="required", **{"require-publish": "true"}), token=FORK_TOKEN,
+                          api_url=fake.url, event=event)
+    assert required.returncode == 3 and required.outputs["verdict"] == "fail"
+    assert "publishing was required" in required.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# usage errors
+
+
+def test_missing_baseline_is_exit_2_with_advice_and_no_model_calls(ws, fake, models):
+    _, cand = models
+    (ws / "baselines" / "e2e.json").unlink()
+    before = cand.requests
+    number, head = open_pr(fake)
+    run = run_action(ws, INPUTS, api_url=fake.url, event=pr_event(number=number, head_sha=head))
+    assert_no_traceback(run)
+    assert run.returncode == 2
+    assert run.outputs["verdict"] == "error"
+    assert "no baseline file at baselines/e2e.json" in run.summary and "asr-gate baseline update" in run.summary
+    assert any(line.startswith("::error title=asr-gate%3A no baseline::") for line in run.stdout.splitlines())
+    assert cand.requests == before
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"target": "target.yaml"}, "input 'suite' is required"),
+    (dict(INPUTS, comment="yes"), "input 'comment' must be true or false"),
+    (dict(INPUTS, margin="lots"), "input 'margin'"),
+    (dict(INPUTS, mode="deploy"), "input 'mode' must be one of"),
+])
+def test_bad_inputs_are_one_line_and_exit_2(ws, fake, inputs, message):
+    run = run_action(ws, inputs, api_url=fake.url, event=pr_event(number=1, head_sha="a" * 40))
+    assert_no_traceback(run)
+    assert run.returncode == 2
+    errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and message in errors[0], run.log
+    assert not fake.requests
+
+
+# ------------------------------------------------------------------------------------------------
+# request shapes against GitHub's OpenAPI description (Prism)
+
+
+def test_every_github_request_of_a_gate_run_matches_the_openapi_description(ws, prism):
+    event = pr_event(number=2, head_sha="ec26c3e57ca3a959ca5aad62de7213c562f8c821")
+    mark = prism.mark()
+    run = run_action(ws, INPUTS, api_url=prism.url, event=event)
+    assert_no_traceback(run)
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    calls = prism.requests_since(mark)
+    assert ("POST", f"/repos/{REPO}/check-runs") in calls, calls
+    assert ("POST", f"/repos/{REPO}/issues/2/comments") in calls, calls
+    assert prism.errors_since(mark) == []
+    assert "Published: [check run](" in run.summary
+
+
+# ------------------------------------------------------------------------------------------------
+# the workflow_run pattern: publish an untrusted artifact
+
+
+@pytest.fixture
+def fork_artifact(ws, fake):
+    """A fork PR run (publishes nothing) and its results.json, as the artifact a later workflow downloads."""
+    number, head = open_pr(fake)
+    run = run_action(ws, INPUTS, token=FORK_TOKEN, api_url=fake.url,
+                     event=pr_event(number=number, head_sha=head, fork=True))
+    assert run.returncode == 1
+    artifact = ws / "asr-gate-artifact"
+    artifact.mkdir()
+    shutil.copy(ws / "asr-gate-out" / "results.json", artifact / "results.json")
+    shutil.rmtree(ws / "asr-gate-out")
+    fake.requests.clear()
+    return number, head, artifact / "results.json"
+
+
+def publish(ws, fake, head, **inputs):
+    values = {"mode": "publish", "results": "asr-gate-artifact/results.json"}
+    values.update(inputs)
+    return run_action(ws, values, api_url=fake.url, event=workflow_run_event(head_sha=head),
+                      event_name="workflow_run")
+
+
+def test_publish_mode_publishes_a_verified_artifact(ws, fake, fork_artifact):
+    number, head, _ = fork_artifact
+    run = publish(ws, fake, head)
+    assert_no_traceback(run)
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    (get_pull,) = fake.calls("pulls/get")  # the head SHA is checked against the API before any write
+    first_write = next(i for i, r in enumerate(fake.requests) if r.method != "GET")
+    assert fake.requests.index(get_pull) < first_write
+    (check,) = ours(fake)
+    assert check.head_sha == head and check.conclusion == "failure"
+    (comment,) = fake.comments
+    assert comment.issue == number and comment.body.startswith(MARKER)
+    assert "ASR gate: FAIL" in run.summary
+    # and again: edits, never duplicates
+    run = publish(ws, fake, head)
+    assert run.returncode == 1 and len(fake.comments) == 1 and len(ours(fake)) == 1
+
+
+def test_publish_refuses_when_the_pull_request_moved_on(ws, fake, fork_artifact):
+    number, head, _ = fork_artifact
+    fake.commit_files(fake.pulls[number].head, {"new.txt": b"pushed after the run\n"})
+    run = publish(ws, fake, head)
+    assert_no_traceback(run)
+    assert run.returncode == 2
+    assert f"pull request #{number} is now at commit" in run.stdout and "refusing" in run.stdout
+    assert not writes(fake) and not fake.comments and not fake.check_runs
+
+
+def test_publish_refuses_a_forged_or_foreign_artifact(ws, fake, fork_artifact):
+    number, head, path = fork_artifact
+    data = json.loads(path.read_text())
+    data["git"]["head_sha"] = "f" * 40  # claims another commit than the run GitHub reports
+    path.write_text(json.dumps(data))
+    run = publish(ws, fake, head)
+    assert run.returncode == 2 and "refusing to publish" in run.stdout
+    # schema-invalid: refused before anything else
+    path.write_text(json.dumps({"schema": "asr-gate/results/v1", "attacks": "nope"}))
+    run = publish(ws, fake, head)
+    assert run.returncode == 2 and "asr-gate-artifact/results.json" in run.stdout
+    assert_no_traceback(run)
+    assert not fake.requests
+
+
+def test_publish_refuses_an_oversized_artifact_before_parsing_it(ws, fake, fork_artifact, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    number, head, path = fork_artifact
+    with open(path, "ab") as fh:
+        fh.truncate(20 * 1024 * 1024 + 1)  # sparse: 20 MB + 1 byte of JSON followed by NULs
+    run = publish(ws, fake, head)
+    assert run.returncode == 2 and "refusing to parse it" in run.stdout
+    assert not fake.requests
+    # the limit is a CLI option too
+    small = tmp_path / "r.json"
+    small.write_text("{}" + " " * 2000)
+    proc = subprocess.run([sys.executable, "-m", "gate.cli", "publish", "--results", str(small), "--max-bytes", "1KB",
+                           "--head-sha", head, "--pr", str(number)], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")})
+    assert proc.returncode == 2 and "refusing to parse it" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# baseline mode
+
+
+def test_baseline_mode_opens_one_pull_request_with_the_baseline_and_its_history(ws, fake, models):
+    base, _ = models
+    (ws / "target.yaml").write_text((ws / "accepted-target.yaml").read_text())
+    event = webhook_example("workflow_dispatch")
+    event["repository"].update(full_name=REPO, default_branch="main")
+    event["ref"] = "refs/heads/main"
+    run = run_action(ws, dict(INPUTS, mode="baseline"), api_url=fake.url, event=event,
+                     event_name="workflow_dispatch")
+    assert_no_traceback(run)
+    assert run.returncode == 0, run.log[-3000:]
+    (pull,) = fake.open_pulls()
+    assert pull.head == "asr-gate/baseline/e2e" and pull.base == "main"
+    files = fake.files(pull.head)
+    assert json.loads(files["baselines/e2e.json"])["suite"]["id"] == "e2e"
+    assert len(files["baselines/history/e2e.jsonl"].decode().splitlines()) == 5
+    assert run.outputs["results-path"] == "asr-gate-out/results.json"
+
+
+def test_github_unreachable_is_a_warning_and_the_verdict_stands(ws, models):
+    run = run_action(ws, INPUTS, api_url="http://127.0.0.1:9", event=pr_event(number=2, head_sha="a" * 40))
+    assert_no_traceback(run)
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning title=asr-gate%3A")]
+    assert any("GitHub API unreachable" in w and "check run" in w for w in warnings), run.stdout
+    assert run.summary.count("could not be published") == 2 and "ASR gate: FAIL" in run.summary
