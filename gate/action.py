@@ -36,7 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, MutableMapping, TextIO
 
-from .errors import GateError, UsageError
+from .errors import ConfigError, GateError, UsageError
 from .report.escape import command_escape, log_escape
 
 #: GitHub's limit for one step's summary file; larger summaries are not shown at all
@@ -178,8 +178,13 @@ def _sha(value: Any) -> str | None:
     return value if isinstance(value, str) and _SHA_RE.match(value) else None
 
 
+#: webhook payloads are at most 25 MB (GitHub caps deliveries there)
+MAX_EVENT_BYTES = 25 * 1024 * 1024
+
+
 def read_event(env: Mapping[str, str] | None = None) -> Event:
-    """Parse the ``GITHUB_*`` variables and the event payload (a missing or broken payload → no PR)."""
+    """Parse the ``GITHUB_*`` variables and the event payload (unset GITHUB_EVENT_PATH → no PR;
+    a payload that is missing or broken is a ConfigError, exit 2)."""
     env = os.environ if env is None else env
     ev = Event(
         name=env.get("GITHUB_EVENT_NAME", ""), repository=env.get("GITHUB_REPOSITORY") or None,
@@ -191,13 +196,14 @@ def read_event(env: Mapping[str, str] | None = None) -> Event:
     payload: Any = {}
     path = env.get("GITHUB_EVENT_PATH")
     if path:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                payload = json.load(fh)
-        except (OSError, ValueError):
-            payload = {}
-    if not isinstance(payload, Mapping):
-        payload = {}
+        # the runner always writes a valid payload: a missing or broken one is a broken setup, and
+        # guessing "no pull request" would silently skip the comment and the check
+        from .config import load_document
+
+        doc = load_document(path, max_bytes=MAX_EVENT_BYTES)
+        payload = doc.data
+        if not isinstance(payload, Mapping):
+            raise ConfigError(path, "GITHUB_EVENT_PATH: expected a JSON object (the webhook event payload)", line=1)
     ev.payload = payload
     repo = payload.get("repository")
     if not ev.repository:

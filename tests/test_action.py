@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
@@ -104,12 +105,33 @@ def test_push_dispatch_schedule_and_workflow_run_events(tmp_path):
     assert ev.pr_number is None and not ev.is_fork  # fork PRs: workflow_run.pull_requests is empty
 
 
-def test_a_missing_or_broken_event_file_means_no_pull_request(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    for env in ({}, {"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")}, {"GITHUB_EVENT_PATH": str(bad)}):
-        ev = action.read_event({**env, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
-        assert ev.pr_number is None and ev.head_sha == "a" * 40
+def test_no_event_file_means_no_pull_request(tmp_path):
+    ev = action.read_event({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
+    assert ev.pr_number is None and ev.head_sha == "a" * 40
+
+
+BAD_EVENTS = os.path.join(os.path.dirname(__file__), "fixtures", "bad_events")
+EVENT_ERRORS = {"event_truncated.json": ("invalid YAML", 3), "event_array.json": ("expected a JSON object", 1),
+                "event_duplicate_key.json": ("duplicate key 'action'", 1), "event_not_utf8.json": ("UTF-8", 1),
+                "event_empty.json": ("empty", 1), "missing.json": ("cannot read", None)}
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_ERRORS))
+def test_a_missing_or_broken_event_file_is_a_located_error(name):
+    from gate.errors import ConfigError
+
+    path = os.path.join(BAD_EVENTS, name)
+    with pytest.raises(ConfigError) as info:
+        action.read_event({"GITHUB_EVENT_PATH": path, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
+    msg = info.value.one_line()
+    needle, line = EVENT_ERRORS[name]
+    assert needle in msg and name in msg and "\n" not in msg
+    if line:
+        assert f"{name}:{line}:" in msg
+
+
+def test_every_bad_event_has_an_expectation():
+    assert sorted(os.listdir(BAD_EVENTS)) == sorted(k for k in EVENT_ERRORS if k != "missing.json")
 
 
 def test_run_url_only_from_well_formed_values():
