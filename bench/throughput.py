@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leak-rate", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--name", default="throughput", help="basename of the result files (default throughput)")
+    ap.add_argument("--label", default="", help="what was measured, for the heading of the Markdown file")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = ap.parse_args(argv)
     conc = [int(c) for c in args.concurrency.split(",") if c]
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         server.terminate()
         server.wait(10)
     meta = {"latency_s": args.latency, "cpus": os.cpu_count(), "python": platform.python_version(),
-            "fixed_cpu_s": round(fixed_cpu, 3), "fixed_wall_s": round(fixed_wall, 3),
+            "fixed_cpu_s": round(fixed_cpu, 3), "fixed_wall_s": round(fixed_wall, 3), "label": args.label,
             "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "leak_rate": args.leak_rate}
     md = markdown(rows, meta)
     print(md)
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"meta": meta, "rows": rows}, fh, indent=2)
             fh.write("\n")
         with open(os.path.join(HERE, "results", f"{args.name}.md"), "w") as fh:
-            fh.write(f"# asr-gate run throughput ({meta['date']})\n\n")
+            fh.write(f"# asr-gate run throughput{' — ' + args.label if args.label else ''} ({meta['date']})\n\n")
             fh.write("Reproduce: `.venv/bin/python bench/throughput.py` (see the module docstring).\n\n")
             fh.write(md)
     return 0 if all(r["counts_match"] for r in rows) else 1

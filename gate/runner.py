@@ -489,6 +489,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
 
             todo = sum(sched.remaining)
             n_threads = max(1, min(concurrency, todo))
+            _reserve_connections([target] + [a.detector for a in attacks], n_threads)
             threads = [threading.Thread(target=worker, name=f"asr-gate-{k}", daemon=True) for k in range(n_threads)]
             for t in threads:
                 t.start()
@@ -528,6 +529,23 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         raise MeasureError(f"run stopped: {st.stop_reason} ({st.finished} of {planned} attempts done; "
                            f"results so far in {out_dir}/{RESULTS})")
     return results
+
+
+def _reserve_connections(roots: list[Any], n: int) -> None:
+    """Size the connection pools of the target and of any judge target inside the detectors for n workers."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        reserve = getattr(obj, "reserve_connections", None)
+        if callable(reserve):
+            reserve(n)
+        stack.append(getattr(obj, "target", None))
+        stack.append(getattr(obj, "child", None))
+        stack.extend(getattr(obj, "children", None) or ())
 
 
 def _preload_stats() -> None:

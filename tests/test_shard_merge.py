@@ -15,7 +15,6 @@ import pytest
 
 from gate.cli import main
 from gate.runner import shard_attacks
-from gate.suite import load_suite
 
 ATTACKS = 30
 ATTEMPTS = 6
@@ -124,3 +123,38 @@ def test_merge_refuses_what_does_not_add_up(tmp_path, capsys):
     refused(s[1], s[2], cut, needle="did not finish")
     assert main(["merge", s[1], s[2], cut, "--out", out, "--allow-incomplete"]) == 0
     assert load(out)["complete"] is False
+
+
+def test_merge_records_the_head_sha_for_publish(tmp_path):
+    suite, target = write_suite(tmp_path), write_target(tmp_path)
+    parts = [run(tmp_path, suite, target, f"p{i}", "--shard", f"{i}/2")[1] for i in (1, 2)]
+    out = str(tmp_path / "m.json")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert main(["merge", *parts, "--out", out, "--head-sha", sha.upper()]) == 0
+    assert load(out)["git"]["head_sha"] == sha
+    with pytest.raises(SystemExit) as info:
+        main(["merge", *parts, "--out", out, "--head-sha", "not-a-sha"])
+    assert info.value.code == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# scaling out on one machine too: the connection pool follows the number of workers
+
+
+def test_pool_grows_to_the_runs_concurrency(tmp_path):
+    from fake_openai import FakeOpenAI
+
+    from gate.runner import RunOptions, run_suite
+    from gate.suite import load_suite
+    from gate.targets import build_target
+
+    suite = load_suite(write_suite(tmp_path, attempts=4))
+    with FakeOpenAI(default_rate=0.5, seed=1) as srv:
+        t = build_target({"kind": "openai", "base_url": srv.base_url, "model": "m", "concurrency": 2})
+        assert t.session.get_adapter(t.url)._pool_maxsize == 2
+        res = run_suite(suite, t, str(tmp_path / "out"), RunOptions(progress=None, concurrency=12))
+        assert t.session.get_adapter(t.url)._pool_maxsize == 12  # `run --concurrency 12` > the target's 2
+        assert res["totals"]["attempts"] == ATTACKS * 4 and srv.requests == ATTACKS * 4
+        assert srv.connections <= 12  # reused, not opened and discarded per call
+        assert t.describe()["concurrency"] == 2  # the descriptor (and --resume's check) is unchanged
+        t.close()

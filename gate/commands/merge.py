@@ -12,7 +12,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="merged results file to write")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="merge shards whose run did not finish (the merged file is marked incomplete)")
+    p.add_argument("--head-sha", type=_sha, metavar="SHA",
+                   help="record SHA as the commit the shards measured (git.head_sha), e.g. the pull request's "
+                        "head in a sharded workflow, so that `asr-gate publish` can attach the verdict to it")
     p.set_defaults(func=run)
+
+
+def _sha(text: str) -> str:
+    t = text.strip().lower()
+    if not (7 <= len(t) <= 64 and all(c in "0123456789abcdef" for c in t)):
+        raise argparse.ArgumentTypeError(f"expected a commit SHA (hex), got '{text[:80]}'")
+    return t
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: the run of shard {r.get('shard') or '?'} did not finish (finish it with "
                              f"`asr-gate run --resume`, or pass --allow-incomplete)")
     merged = merge_results(parts)
+    if args.head_sha:
+        merged["git"] = {**(merged.get("git") or {}), "head_sha": args.head_sha}
     write_json_atomic(args.out, merged)
     t = merged["totals"]
     asr = "n/a" if t["asr"] is None else f"{100 * t['asr']:.1f}%"

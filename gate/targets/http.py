@@ -127,6 +127,7 @@ class HttpTargetBase(BaseTarget):
         self._routes: dict[str, _Route] = {}
         self._routes_lock = threading.Lock()
         self._timeout: Any = None
+        self._pool_size = self.concurrency
 
     # -- session
 
@@ -134,7 +135,7 @@ class HttpTargetBase(BaseTarget):
     def session(self) -> requests.Session:
         if self._session is None:
             s = requests.Session()
-            adapter = HTTPAdapter(pool_connections=self.concurrency, pool_maxsize=self.concurrency, max_retries=0)
+            adapter = HTTPAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size, max_retries=0)
             s.mount("http://", adapter)
             s.mount("https://", adapter)
             s.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
@@ -148,6 +149,19 @@ class HttpTargetBase(BaseTarget):
             self._session = None
         with self._routes_lock:
             self._routes.clear()
+
+    def reserve_connections(self, n: int) -> None:
+        """Let the pool keep at least `n` connections open: the runner calls this with its number of
+        workers before they start (`run --concurrency` may exceed the target's `concurrency`; with a
+        smaller pool, connections beyond it are closed after each call and opened again)."""
+        if n > self._pool_size:
+            with self._routes_lock:
+                self._pool_size = int(n)
+                # not closed: a call in flight on another thread (`run --baseline-target` shares a judge
+                # target between two runs) finishes on the old pool, which is then garbage
+                self._session = None
+                self._routes = {}
+            self._build_session()
 
     def _build_session(self) -> None:
         """Create the session now (constructors call this so the first sends do not race)."""
