@@ -199,11 +199,11 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
         "",
         "Targets: false FAIL ≤ α + 1 pp; |power − planner| ≤ 3 pp; false PASS at the margin ≤ α + 2 pp. "
         "✗ marks a miss. \"power\" = P(L > 0), i.e. FAIL or WARN. \"planner\" = gate.stats.predicted_power as "
-        "`asr-gate plan` uses it (t-corrected for K < 30, the inverse of its t-iterated sample size), fed with the "
+        "`asr-gate plan` uses it (t-corrected for K < 20, normal from K = 20), fed with the "
         "generator's true ω², σ²_w,b, σ²_w,c; in brackets the plain normal formula of STATISTICS.md §3.7.",
         "",
         "| K | scen. | ω | false FAIL (Δ=0) | FAIL or WARN (Δ=0) | power +5 | planner +5 (normal) | power +10 "
-        "| planner +10 (normal) | false PASS at +5 (pass_alpha=α) | same, pass_alpha=0.025 | INCONCL. at Δ=0 |",
+        "| planner +10 (normal) | false PASS at +5 (default pass_alpha=α/2) | same, pass_alpha=α | INCONCL. at Δ=0 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     misses = []
@@ -213,7 +213,7 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
         p5, pl5 = r["reject@0.05"], r["planner@0.05"]
         p10, pl10 = r["reject@0.1"], r["planner@0.1"]
         fp = r["pass_or_warn@0.05"]
-        fp2 = r.get("pass_or_warn@0.05[pass_alpha=0.025]")
+        fp2 = r.get("pass_or_warn@0.05[pass_alpha=alpha]")
         ok_ff = ff <= alpha + 0.01
         ok5, ok10 = abs(p5 - pl5) <= 0.03, abs(p10 - pl10) <= 0.03
         ok_fp = fp <= alpha + 0.02
@@ -256,11 +256,16 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
             "which helps the t test at high power; normal theory with a t correction ignores this.")
     fp = [r for r in rows if r["pass_or_warn@0.05"] > alpha + 0.02]
     if fp:
-        strict = max(r.get("pass_or_warn@0.05[pass_alpha=0.025]", float("nan")) for r in rows)
         lines.append(
             f"- False PASS at the margin above α + 2 pp in {len(fp)} cell(s) (max "
-            f"{100 * max(r['pass_or_warn@0.05'] for r in fp):.1f}%; the skew caveat of STATISTICS.md §3.3). With "
-            f"`pass_alpha: 0.025` the largest false PASS rate in the table is {100 * strict:.1f}%.")
+            f"{100 * max(r['pass_or_warn@0.05'] for r in fp):.1f}%; the skew caveat of STATISTICS.md §3.3).")
+    loose = [r.get("pass_or_warn@0.05[pass_alpha=alpha]") for r in rows]
+    if all(x is not None for x in loose):
+        over = sum(x > alpha + 0.02 for x in loose)
+        lines.append(
+            f"- With `pass_alpha` = α instead of the default α/2, the false PASS rate at the margin reaches "
+            f"{100 * max(loose):.1f}% ({over} cell(s) above α + 2 pp): right-skewed per-attack differences make "
+            "the symmetric t bound too optimistic at small K, which is why the default holds PASS to α/2.")
     lines.append("")
     lines.append(f"Run time {elapsed:.0f} s.")
     return "\n".join(lines) + "\n"
@@ -275,7 +280,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="also write the Markdown table to this file")
     args = ap.parse_args(argv)
     t0 = time.time()
-    policies = {"default": Policy(), "pass_alpha=0.025": Policy(pass_alpha=0.025)}
+    policies = {"default": Policy(), "pass_alpha=alpha": Policy(pass_alpha=Policy().alpha)}
     rows = run_cells(args.trials, args.seed, crosscheck_n=args.crosscheck, policies=policies)
     holm = run_holm(args.holm_trials, args.seed) if args.holm_trials > 0 else []
     text = report(rows, holm, Policy().alpha, time.time() - t0, args.trials, args.holm_trials)

@@ -70,7 +70,7 @@ class Policy:
     """How a comparison becomes a verdict. The defaults are STATISTICS.md §3.11.
 
     ``alpha`` one-sided level of the regression (FAIL) side; ``pass_alpha`` of the PASS side
-    (None = alpha); ``margin`` tolerated absolute increase; ``max_asr`` overall ceiling;
+    (None = alpha/2, the conventional non-inferiority level); ``margin`` tolerated absolute increase; ``max_asr`` overall ceiling;
     ``ceiling_mode`` bounds|strict; ``correction`` holm|bh|none; ``on_inconclusive``
     neutral|warn|pass|fail; ``min_attempts`` per attack and run; ``max_error_rate`` of the
     candidate; ``min_attacks_for_t`` below which the sign-flip test is used; ``power`` for the
@@ -99,7 +99,11 @@ class Policy:
             if v is not None and not (0 < v <= 0.5):
                 raise bad(name, f"{v} must be in (0, 0.5]")
         if self.pass_alpha is None:
-            object.__setattr__(self, "pass_alpha", self.alpha)
+            # PASS claims "no regression of the margin's size": held to the conventional one-sided
+            # non-inferiority level, half the FAIL side's alpha. bench/calibration.py measured why:
+            # at pass_alpha = alpha the right skew of per-attack differences let 7.0-7.2% of
+            # regressions exactly at the margin pass at K = 20; at alpha/2 at most 4.3%.
+            object.__setattr__(self, "pass_alpha", self.alpha / 2)
         if not 0 < self.margin <= 1:
             raise bad("margin", f"{self.margin} must be in (0, 1] (an absolute fraction: 0.05 = 5 points)")
         if self.max_asr is not None and not 0 <= self.max_asr <= 1:

@@ -672,15 +672,17 @@ def predicted_power(effect: float, attacks: int, var_d: float, alpha: float = 0.
     * ``normal``: Φ(effect/SE − z₁₋α), the §3.7 formula (inverse of K = (z₁₋α+z₁₋β)²Var/δ²);
     * ``t``: T_{K−1}(effect/SE − t_{K−1,1−α}), the inverse of the t-iterated sample size;
     * ``nct``: the noncentral t (exact for normally distributed D_k);
-    * ``auto`` (default): ``t`` for K < 30, else ``normal`` — the same rule as `plan_attacks`.
+    * ``auto`` (default): ``t`` for K < 20, else ``normal``.
 
-    Simulation (bench/calibration.py): at K = 5 the normal formula overstates power by up to
-    17 pp while ``t`` is within ~3 pp; at K = 20 and high power the t forms understate it by
-    3–5 pp, because D is right-skewed (its mean and SD are correlated), i.e. they are conservative.
+    Simulation (bench/calibration.py) chose the switch: at K = 5 the normal formula overstates
+    power by up to 17 pp while ``t`` is within ~3 pp; from K = 20 on the normal formula is within
+    3 pp in every scenario, while the t forms understate power by 3–5 pp at K = 20, because D is
+    right-skewed (its mean and SD are correlated, which helps the t test). `plan_attacks` keeps
+    the t iteration below 30 attacks: erring towards more attacks is the safe side there.
     """
     se = math.sqrt(var_d / attacks)
     if method == "auto":
-        method = "t" if attacks < 30 else "normal"
+        method = "t" if attacks < 20 else "normal"
     if se == 0:
         return 1.0 if effect > 0 else float(alpha)
     df = attacks - 1

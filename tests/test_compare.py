@@ -99,7 +99,9 @@ def test_advice_attacks_follow_the_planner():
     a = v.advice[0]
     o = v.overall
     effect = max(0.05 - max(o.delta, 0), max(o.delta, 0), 0.025)
-    assert a.attacks == stats.plan_attacks(effect, o.se ** 2 * o.k, 0.05, 0.8)
+    level = min(v.policy.alpha, v.policy.pass_alpha)  # the stricter side decides how much data is needed
+    assert level == 0.025
+    assert a.attacks == stats.plan_attacks(effect, o.se ** 2 * o.k, level, 0.8)
 
 
 def test_regression_in_one_of_five_categories_is_caught_and_named():
@@ -180,7 +182,7 @@ def test_unequal_attempts_use_ratio_estimator():
     bm = [a["attempts"] for a in base["attacks"]]
     cs = [a["successes"] for a in cand["attacks"]]
     cm = [a["attempts"] for a in cand["attacks"]]
-    ref = stats.paired_difference(bs, bm, cs, cm)
+    ref = stats.paired_difference(bs, bm, cs, cm, alpha=0.05, pass_alpha=0.025)
     assert v.overall.delta == pytest.approx(ref.delta)
     assert v.overall.ci == pytest.approx((ref.lower, ref.upper))
     assert v.overall.baseline_asr == pytest.approx(sum(bs) / sum(bm))
@@ -295,8 +297,9 @@ def test_to_dict_has_the_design_fields():
 def test_policy_defaults_and_validation():
     p = Policy()
     assert (p.alpha, p.pass_alpha, p.margin, p.correction, p.on_inconclusive, p.min_attacks_for_t) == \
-        (0.05, 0.05, 0.05, "holm", "neutral", 10)
-    assert Policy(alpha=0.1).pass_alpha == 0.1
+        (0.05, 0.025, 0.05, "holm", "neutral", 10)
+    assert Policy(alpha=0.1).pass_alpha == 0.05  # PASS is held to half the FAIL side's level
+    assert Policy(alpha=0.1, pass_alpha=0.1).pass_alpha == 0.1
     with pytest.raises(UsageError):
         Policy(alpha=0)
     with pytest.raises(UsageError):

@@ -161,7 +161,7 @@ def test_markdown_sections(hostile_verdict):
     assert md.startswith("### ❌ ASR gate: FAIL")
     assert "Most regressed attacks (exploratory)" in md
     assert "xychart-beta" in md and "bar [" in md and "line [" in md
-    assert "p (Holm-adjusted)" in md and "90% interval" in md
+    assert "p (Holm-adjusted)" in md and "95% / 97.5% bounds" in md
     assert "Attacks left out of the comparison" in md
 
 

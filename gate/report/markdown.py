@@ -1,7 +1,7 @@
 """Markdown rendering of a `Verdict` for the sticky PR comment, the job summary and the check run.
 
 Layout: a headline with the verdict mark, the reasons in plain words, one table (overall first,
-then every category: baseline → candidate ASR, change in points, the 90% interval, the adjusted
+then every category: baseline → candidate ASR, change in points, the interval (the one-sided bounds L and U), the adjusted
 p-value, attacks × repeats, MDE, verdict mark), the ceilings, the planner's advice when the
 result is inconclusive, the most regressed attacks (exploratory) in a ``<details>`` block, the
 changed/new/removed attacks, and a Mermaid ``xychart-beta`` of baseline vs candidate per category.
@@ -41,6 +41,11 @@ def _p(p) -> str:
     return "&lt;0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _level(conf: float) -> str:
+    """0.95 → '95%', 0.975 → '97.5%'."""
+    return f"{100 * conf:.1f}".rstrip("0").rstrip(".") + "%"
+
+
 def _group_row(g, overall: bool) -> str:
     name = "**Overall**" if overall else md_escape(g.name, 60)
     ci = f"{_pts(g.ci[0])} to {_pts(g.ci[1])}"
@@ -53,7 +58,7 @@ def _group_row(g, overall: bool) -> str:
 def _main_table(v) -> tuple[str, int]:
     pol = v.policy
     level = (f"{100 * (1 - 2 * pol.alpha):.0f}% interval" if pol.alpha == pol.pass_alpha
-             else "interval (L, U)")
+             else f"{_level(1 - pol.alpha)} / {_level(1 - pol.pass_alpha)} bounds")
     padj = {"holm": "p (Holm-adjusted)", "bh": "p (BH-adjusted)", "none": "p"}[pol.correction]
     rows = ["| Group | Baseline ASR | Candidate ASR | Change (points) | " + level + " (points) | " + padj
             + " | Attacks × repeats | MDE (points) | Verdict |",

@@ -50,7 +50,8 @@ def render(verdict) -> str:
         lines.extend("    " + w for w in wrapped[1:])
     groups = ([v.overall] if v.overall else []) + (list(v.categories.values()) if len(v.categories) > 1 else [])
     if groups:
-        conf = f"{100 * (1 - 2 * pol.alpha):.0f}%" if pol.alpha == pol.pass_alpha else "interval"
+        conf = (f"{100 * (1 - 2 * pol.alpha):.0f}%" if pol.alpha == pol.pass_alpha
+                else f"{100 * (1 - pol.alpha):g}/{100 * (1 - pol.pass_alpha):g}%")
         lines += ["", f"  {'group':<24} {'baseline':>8} {'candidate':>9} {'change':>7}  {conf + ' (points)':<20}"
                       f" {'p adj':>7} {'K':>5} {'n':>5} {'MDE':>5}  verdict"]
         for g in groups:
