@@ -60,7 +60,9 @@ def render(verdict) -> str:
             name = "OVERALL" if g is v.overall else _name(g.name, 24)
             lines.append(f"  {name:<24} {_pct(g.baseline_asr):>8} {_pct(g.candidate_asr):>9} {_pts(g.delta):>7}  "
                          f"{ci:<20} {_p(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
-        lines.append(f"  (one-sided alpha {pol.alpha:g}, tolerance {100 * pol.margin:.1f} points, "
+        levels = (f"one-sided alpha {pol.alpha:g}" if pol.alpha == pol.pass_alpha
+                  else f"one-sided alpha {pol.alpha:g} to fail, {pol.pass_alpha:g} to pass")
+        lines.append(f"  ({levels}, tolerance {100 * pol.margin:.1f} points, "
                      f"{pol.correction} correction; change and interval in percentage points)")
     if v.ceilings:
         lines += ["", "  ceilings (candidate ASR vs max_asr):"]
