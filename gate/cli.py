@@ -17,7 +17,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .errors import EXIT_USAGE, GateError
+from .errors import EXIT_MEASURE, EXIT_USAGE, GateError
 
 #: subcommand modules under gate/commands, in the order `--help` lists them
 COMMANDS = ("run", "compare", "gate", "publish", "baseline", "plan", "validate", "merge", "detectors", "demo")
@@ -68,6 +68,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("asr-gate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `asr-gate ... | head`: the reader left; nothing more to say
+        _silence_stdout()
+        return 0
+    except OSError as exc:  # a path the user gave cannot be read or written
+        from .report.escape import log_escape
+
+        where = exc.filename if exc.filename is not None else ""
+        print(f"asr-gate: error: {log_escape(where)}{': ' if where else ''}{log_escape(exc.strerror or exc)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line (and the traceback only when asked for), never exit 1
+        if os.environ.get("ASR_GATE_DEBUG"):
+            raise
+        from .report.escape import log_escape
+
+        print(f"asr-gate: internal error: {type(exc).__name__}: {log_escape(exc)} "
+              f"(set ASR_GATE_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return EXIT_MEASURE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -135,7 +135,33 @@ def load_results(path: str, *, schema: str = "results") -> dict[str, Any]:
         if a["id"] in ids:
             raise doc.error(("attacks", i, "id"), f"duplicate attack id '{a['id']}'")
         ids[a["id"]] = i
+    _check_summaries(doc)
     return doc.data
+
+
+def _check_summaries(doc: Any) -> None:
+    """The totals and category blocks must agree with the per-attack counts they summarise: they are
+    what `baseline update`, the history and the PR body show, so an edited total must not slip in."""
+    data = doc.data
+    sums: dict[str | None, list[int]] = {}
+    for a in data["attacks"]:
+        for key in (None, a["category"]):
+            t = sums.setdefault(key, [0, 0, 0])
+            t[0] += a["attempts"]
+            t[1] += a["successes"]
+            t[2] += a["errors"]
+    blocks = [(("totals",), data["totals"], sums.get(None, [0, 0, 0]))]
+    for name, block in (data.get("categories") or {}).items():
+        if isinstance(block, dict):
+            blocks.append((("categories", name), block, sums.get(name, [0, 0, 0])))
+    for where, block, (att, suc, err) in blocks:
+        for key, want in (("attempts", att), ("successes", suc), ("errors", err)):
+            if key in block and block[key] != want:
+                raise doc.error(where + (key,), f"{block[key]} does not match the per-attack counts ({want})")
+        asr = block.get("asr")
+        if asr is not None and (not isinstance(asr, (int, float)) or att == 0 or abs(asr - suc / att) > 1e-4):
+            raise doc.error(where + ("asr",), f"{asr} does not match the per-attack counts "
+                                              f"({'n/a' if att == 0 else round(suc / att, 6)})")
 
 
 def merge_results(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

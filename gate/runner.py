@@ -101,6 +101,9 @@ class _State:
     completion_tokens: int = 0
     error_kinds: Counter = field(default_factory=Counter)
     stop_reason: str | None = None
+    finished_now: int = 0                        # attempts finished by this invocation (budgets)
+    errors_now: int = 0
+    retried_errors: int = 0                      # errored attempts of an earlier invocation, re-run
     looks: list = field(default_factory=list)   # sequential: LookResult per evaluated look
     decision: Any = None                         # sequential: the LookResult that ended the run
 
@@ -200,6 +203,11 @@ class OutputDir:
 
 def read_transcript(path: str) -> list[dict[str, Any]]:
     """Records of a transcript; a truncated last line (a kill mid-write) is cut off the file."""
+    return [rec for _, rec in read_transcript_lines(path)]
+
+
+def read_transcript_lines(path: str) -> list[tuple[int, Any]]:
+    """(line number, record) pairs of a transcript; a truncated last line is cut off the file."""
     if not os.path.exists(path):
         return []
     records = []
@@ -224,7 +232,7 @@ def read_transcript(path: str) -> list[dict[str, Any]]:
             if pos >= len(data):  # damaged last line: drop it
                 break
             raise UsageError(f"{path}:{lineno}: transcript line is not valid JSON; cannot resume safely") from None
-        records.append(rec)
+        records.append((lineno, rec))
         good_end = pos
     if good_end < len(data):
         with open(path, "r+b") as fh:
@@ -329,7 +337,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
                     raise UsageError(f"{out_dir}: cannot resume: the {what} differs from the "
                                      f"interrupted run's; use a new --out directory")
             started_at = old.get("started_at", started_at)
-            records = read_transcript(transcript_path)
+            records = read_transcript_lines(transcript_path)
         else:
             if os.path.exists(transcript_path) and os.path.getsize(transcript_path) > 0:
                 raise UsageError(f"{out_dir}: holds a previous run's transcript; pass --resume to continue it "
@@ -341,15 +349,24 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         by_id = {a.id: a for a in attacks}
         st = _State(counts={a.id: AttackCount(a.id, a.category, a.hash, n_of(a), prompt_hash=a.prompt_hash)
                             for a in attacks})
+        # the latest record of an attempt wins: a resumed run re-runs attempts that ended in an error
+        # (an outage should not poison the run for good) and appends their new outcome
+        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        for lineno, rec in records:
+            key = _check_record(transcript_path, lineno, rec, by_id, n_of)
+            latest[key] = rec
+            st.calls += int(rec.get("calls", 1) or 0)
         done: set[tuple[str, int]] = set()
-        for rec in records:
-            key = (rec.get("attack"), rec.get("attempt"))
-            if key in done or key[0] not in by_id:
+        retried = 0
+        for key, rec in latest.items():
+            if rec.get("error"):
+                retried += 1
                 continue
             done.add(key)
             _count(st, rec)
-        st.calls = sum(int(r.get("calls", 1)) for r in records)
-        del records
+        st.retried_errors = retried
+        del records, latest
+        calls_before = st.calls
 
         secrets = list(target.secrets())
         for a in attacks:
@@ -396,10 +413,13 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
             def account(item: tuple[Attack, int], rec: dict[str, Any]) -> None:
                 """Count a finished attempt (its line is in the transcript). Call with `cond` held."""
                 _count(st, rec)
+                st.finished_now += 1
+                st.errors_now += bool(rec.get("error"))
                 sched.finished(item[0].id, cond)
-                if (st.finished >= opts.min_finished_for_budget
-                        and st.errors > opts.max_error_rate * st.finished and not stop.is_set()):
-                    st.stop_reason = (f"error budget exceeded: {st.errors} of {st.finished} attempts failed "
+                # the budgets judge this invocation: errors of an earlier one were before a resume
+                if (st.finished_now >= opts.min_finished_for_budget
+                        and st.errors_now > opts.max_error_rate * st.finished_now and not stop.is_set()):
+                    st.stop_reason = (f"error budget exceeded: {st.errors_now} of {st.finished_now} attempts failed "
                                       f"(limit {opts.max_error_rate:.0%}); most common: "
                                       f"{', '.join(f'{k} x{v}' for k, v in st.error_kinds.most_common(3))}")
                     stop.set()
@@ -407,7 +427,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
 
             def take_call() -> None:
                 with lock:
-                    if opts.max_calls is not None and st.calls >= opts.max_calls:
+                    if opts.max_calls is not None and st.calls - calls_before >= opts.max_calls:
                         st.stop_reason = st.stop_reason or (
                             f"call budget of {opts.max_calls} reached; finish with --resume")
                         stop.set()
@@ -576,6 +596,27 @@ def _sequential_block(design: Any, st: _State, planned: int) -> dict[str, Any]:
         "attempts_run": st.finished,
         "history": [r.as_dict() for r in st.looks],
     }
+
+
+def _check_record(path: str, lineno: int, rec: Any, by_id: dict[str, Attack],
+                  n_of: Callable[[Attack], int]) -> tuple[str, int]:
+    """The (attack, attempt) key of a transcript record, or a located UsageError: a hand-edited or
+    foreign line must not be counted (it could push an attack past its planned attempts)."""
+    def bad(what: str) -> UsageError:
+        return UsageError(f"{path}:{lineno}: {what}; cannot resume safely (use a new --out directory)")
+
+    if not isinstance(rec, dict):
+        raise bad("transcript line is not a JSON object")
+    aid, j = rec.get("attack"), rec.get("attempt")
+    if not isinstance(aid, str) or aid not in by_id:
+        raise bad("attack: not an attack of this suite")
+    if type(j) is not int or not 0 <= j < n_of(by_id[aid]):
+        raise bad(f"attempt: {j!r} is not an attempt index of attack '{aid}' (0..{n_of(by_id[aid]) - 1})")
+    if rec.get("success") not in (True, False, None) or not isinstance(rec.get("error") or "", str):
+        raise bad("success/error: wrong type")
+    if rec.get("success") is None and not rec.get("error"):
+        raise bad("record has neither an outcome nor an error")
+    return aid, j
 
 
 def _count(st: _State, rec: dict[str, Any]) -> None:

@@ -58,6 +58,7 @@ EXPECT = {
     "policy_on_inconclusive.yaml": ("on_inconclusive", 1),
     "policy_correction.yaml": ("correction", 2),
     "policy_negative_ceiling.yaml": ("max_asr", 1),
+    "results_totals_mismatch.json": ("totals.asr: 0.9 does not match the per-attack counts (0.15)", 37),
 }
 
 

@@ -249,3 +249,57 @@ def test_issue_minimal_suite_and_cli(tmp_path, capsys):
         assert res["totals"]["successes"] == srv.total_leaks
         assert res["attacks"][0]["id"] == "a1"
     assert main(["validate", str(res and tmp_path / "o" / "results.json")]) == 0
+
+
+def test_resume_after_an_outage_reruns_the_errored_attempts(tmp_path):
+    """Attempts that failed during an outage are re-run by --resume; the old lines stay for audit."""
+    suite = load_suite(write_suite(tmp_path, 10))
+    out = str(tmp_path / "out")
+    with FakeOpenAI(rates=RATES, seed=4, faults={"500": 1.0}) as srv:
+        target = build_target(openai_cfg(srv, retries=0))
+        with pytest.raises(MeasureError, match="error budget"):
+            run_suite(suite, target, out, RunOptions(progress=None))
+        errored = len(transcript(out))
+        assert errored >= 20
+        srv.fault_rates.clear()  # the outage is over
+        leaks_before = srv.total_leaks
+        results = run_suite(suite, target, out, RunOptions(progress=None, resume=True))
+        target.close()
+        assert results["complete"] and results["totals"]["errors"] == 0
+        assert results["totals"]["attempts"] == 40
+        assert results["totals"]["successes"] == srv.total_leaks - leaks_before == srv.total_leaks
+    assert len(transcript(out)) == errored + 40  # the outage's error lines are kept
+
+
+def test_call_budget_counts_this_invocation(tmp_path):
+    suite = load_suite(write_suite(tmp_path, 10))
+    out = str(tmp_path / "out")
+    with FakeOpenAI(rates=RATES, seed=2) as srv:
+        target = build_target(openai_cfg(srv, concurrency=2))
+        for k in (1, 2, 3):
+            with pytest.raises(MeasureError, match="call budget"):
+                run_suite(suite, target, out, RunOptions(progress=None, max_calls=10, resume=k > 1))
+            assert srv.requests == 10 * k  # every resume makes progress
+        results = run_suite(suite, target, out, RunOptions(progress=None, resume=True))
+        assert results["totals"]["attempts"] == 40 and srv.requests == 40
+
+
+@pytest.mark.parametrize("line,needle", [
+    ("[1]", "not a JSON object"),
+    ('{"attack": "nope", "attempt": 0, "success": true}', "attack: not an attack"),
+    ('{"attack": "hi", "attempt": 99, "success": true}', "attempt: 99"),
+    ('{"attack": "hi", "attempt": "0", "success": true}', "attempt: '0'"),
+    ('{"attack": "hi", "attempt": 1}', "neither an outcome nor an error"),
+])
+def test_foreign_transcript_lines_are_refused_on_resume(tmp_path, line, needle, capsys):
+    suite_path = write_suite(tmp_path, 3)
+    out = tmp_path / "out"
+    tgt = tmp_path / "t.yaml"
+    tgt.write_text("kind: sim\nseed: 1\n")
+    assert main(["run", "--suite", suite_path, "--target", str(tgt), "--out", str(out), "--quiet"]) == 0
+    with open(out / "transcript.jsonl", "a") as fh:
+        fh.write(line + "\n")
+    capsys.readouterr()
+    assert main(["run", "--suite", suite_path, "--target", str(tgt), "--out", str(out), "--quiet", "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err and "transcript.jsonl:13:" in err

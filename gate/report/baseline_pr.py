@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .escape import md_escape
+from .escape import md_code, md_escape
 
 MARKER = "<!-- asr-gate:baseline-pr -->"
 
@@ -27,7 +27,7 @@ def pr_body(suite_id: str, rows, changes: Mapping[str, list[str]], new: Mapping[
             history: Sequence[Mapping[str, Any]]) -> str:
     prov = new.get("provenance", {})
     est = new.get("estimates", {})
-    lines = [MARKER, f"## asr-gate: new baseline for `{md_escape(suite_id)}`", "",
+    lines = [MARKER, f"## asr-gate: new baseline for {md_code(suite_id)}", "",
              "Merging this pull request makes these the accepted attack success rates that future pull "
              "requests are compared against. Review them like code: a higher ASR here means accepting a "
              "more attackable model.", "",
@@ -39,7 +39,7 @@ def pr_body(suite_id: str, rows, changes: Mapping[str, list[str]], new: Mapping[
     for kind in ("new", "removed", "changed"):
         ids = changes.get(kind) or []
         if ids:
-            shown = ", ".join(f"`{md_escape(i, 80)}`" for i in ids[:20])
+            shown = ", ".join(md_code(i, 80) for i in ids[:20])
             more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
             lines += ["", f"**{kind.capitalize()} attacks ({len(ids)}):** {shown}{more}"]
     icc = est.get("icc")
