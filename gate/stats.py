@@ -33,7 +33,8 @@ __all__ = [
     "Interval", "ClusteredInterval", "PairedDifference", "SignFlipResult", "ExactTest", "AttackTests",
     "ClusterMean", "Plan",
     "wilson_interval", "proportion_interval", "zero_success_upper", "icc_anova", "clustered_wilson_interval",
-    "clustered_wilson", "cluster_mean_se", "paired_difference", "jeffreys_se", "one_sided_bounds", "sign_flip_test",
+    "clustered_wilson", "cluster_mean_se", "paired_difference", "ratio_contributions", "jeffreys_se",
+    "one_sided_bounds", "sign_flip_test",
     "holm", "benjamini_hochberg", "adjust_pvalues", "exact_2x2", "fisher_greater", "per_attack_tests",
     "omega_hat", "within_variance", "variance_of_difference", "plan_attacks", "plan_repeats", "k_min",
     "n_star", "mde", "predicted_power", "plan", "newcombe_interval",
@@ -394,10 +395,28 @@ def paired_difference(b, mb, c, mc, alpha: float = 0.05, pass_alpha: float | Non
         df = K - 1
         stat = (delta - null) / se
         p = _st.t.sf(stat, df)
-        low = np.clip(delta - _st.t.ppf(1 - alpha, df) * se, -1, 1)
-        high = np.clip(delta + _st.t.ppf(1 - pass_alpha, df) * se, -1, 1)
+        low, high = one_sided_bounds(delta, se, df, alpha, pass_alpha)
     return PairedDifference(_scalar(delta), _scalar(se), float(df), _scalar(stat), _scalar(p), _scalar(low),
                             _scalar(high), K, _scalar(rb), _scalar(rc), alpha, pass_alpha, _scalar(degenerate))
+
+
+def ratio_contributions(b, mb, c, mc) -> np.ndarray:
+    """Per-attack contributions d_k whose mean is the ratio estimator Δ̂ of `paired_difference`.
+
+    d_k = Δ̂ + e_k with the linearised residuals e_k = (c_k − R̂_c m_ck)/m̄_c − (b_k − R̂_b m_bk)/m̄_b
+    (along the last axis). Their mean is exactly Δ̂ = Σc/Σm_c − Σb/Σm_b, and sd(d)/√K is exactly the
+    CR1 SE, so a test on the d_k (the exact sign-flip test for small K) is a test of the same
+    estimand, with the same studentised statistic, as the cluster-t test. With equal attempts
+    d_k = D_k = c_k/m_c − b_k/m_b, the plain per-attack differences."""
+    b, mb, c, mc = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, mb, c, mc)))
+    K = b.shape[-1]
+    if K == 0:
+        return np.zeros(b.shape)
+    Mb, Mc = mb.sum(-1, keepdims=True), mc.sum(-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rb, rc = b.sum(-1, keepdims=True) / Mb, c.sum(-1, keepdims=True) / Mc
+        e = (c - rc * mc) / (Mc / K) - (b - rb * mb) / (Mb / K)
+    return e + (rc - rb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,6 +641,8 @@ def _zsum(alpha: float, power: float) -> float:
 
 
 def _tsum(alpha: float, power: float, df: float) -> float:
+    if not df >= 1:  # t_{K-1} needs K >= 2 attacks; NaN here used to crash math.ceil downstream
+        raise ValueError(f"t quantiles need at least 1 degree of freedom (2 attacks), got df = {df}")
     return float(_st.t.ppf(1 - alpha, df) + _st.t.ppf(power, df))
 
 
@@ -649,8 +670,12 @@ def plan_repeats(margin: float, attacks: int, omega: float, sigma2_w: float, alp
                  power: float = 0.8, use_t: bool = True) -> int | None:
     """Repeats per attack (both runs) needed with K attacks: n = 2σ²_w/(Kδ²/(z₁₋α+z₁₋β)² − ω²).
 
-    Returns None when the denominator is ≤ 0: no number of repeats is enough (K < K_min).
-    ``use_t`` uses t_{K−1} quantiles in place of z for K < 30."""
+    Returns None when the denominator is ≤ 0: no number of repeats is enough (K < K_min), and
+    likewise when there are fewer than 2 attacks: the gate's test needs K ≥ 2 (with one attack it
+    has no degrees of freedom and never rejects). ``use_t`` uses t_{K−1} quantiles in place of z
+    for K < 30."""
+    if attacks < 2:
+        return None
     zs = _tsum(alpha, power, attacks - 1) if (use_t and attacks < 30) else _zsum(alpha, power)
     denom = attacks * margin ** 2 / zs ** 2 - omega ** 2
     if denom <= 0:
@@ -659,7 +684,11 @@ def plan_repeats(margin: float, attacks: int, omega: float, sigma2_w: float, alp
 
 
 def mde(attacks: int, var_d: float, alpha: float = 0.05, power: float = 0.8, use_t: bool = False) -> float:
-    """Minimum detectable effect (z₁₋α + z₁₋β)·√(Var(D)/K); with ``use_t``, t_{K−1} quantiles."""
+    """Minimum detectable effect (z₁₋α + z₁₋β)·√(Var(D)/K); with ``use_t``, t_{K−1} quantiles.
+
+    Fewer than 2 attacks: ``inf`` (the gate's test cannot detect anything with one attack)."""
+    if attacks < 2:
+        return math.inf
     zs = _tsum(alpha, power, attacks - 1) if use_t else _zsum(alpha, power)
     return float(zs * math.sqrt(var_d / attacks))
 
@@ -679,7 +708,13 @@ def predicted_power(effect: float, attacks: int, var_d: float, alpha: float = 0.
     3 pp in every scenario, while the t forms understate power by 3–5 pp at K = 20, because D is
     right-skewed (its mean and SD are correlated, which helps the t test). `plan_attacks` keeps
     the t iteration below 30 attacks: erring towards more attacks is the safe side there.
+
+    Fewer than 2 attacks: 0 (with one attack the gate's test never rejects).
     """
+    if method not in ("auto", "normal", "t", "nct"):
+        raise ValueError(f"unknown power method {method!r}")
+    if attacks < 2:
+        return 0.0
     se = math.sqrt(var_d / attacks)
     if method == "auto":
         method = "t" if attacks < 20 else "normal"
@@ -701,8 +736,9 @@ def plan(baseline_asr: float, margin: float, omega: float = 0.10, icc: float = 0
 
     Var(D) = ω² + 2σ²_w/n with σ²_w = p(1−p)(1−ICC). Given ``repeats`` (default 20) it gives the
     attacks needed; given ``attacks`` it gives the repeats needed (None when no number suffices,
-    see ``k_min``); ``mde`` and ``power`` are for the design (``attacks`` or the attacks needed,
-    ``repeats`` or the repeats needed)."""
+    see ``k_min``, and when ``attacks`` < 2); ``mde`` and ``power`` are for the design (``attacks`` or
+    the attacks needed, ``repeats`` or the repeats needed) and None when that design has fewer than
+    2 attacks."""
     s2 = within_variance(baseline_asr, icc)
     kmin = k_min(margin, omega, alpha, power)
     nst = n_star(s2, omega)

@@ -74,7 +74,9 @@ def add_publish_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--margin", type=_fraction, help="tolerated ASR increase, e.g. 0.05 or 5%% (overrides the policy)")
     p.add_argument("--max-asr", type=_fraction, help="absolute ceiling on the candidate's overall ASR, e.g. 0.2")
     p.add_argument("--fail-on-inconclusive", action=argparse.BooleanOptionalAction, default=None,
-                   help="treat an inconclusive result as a failure (exit 1, failed check)")
+                   help="--fail-on-inconclusive: an inconclusive result fails (exit 1, failed check); "
+                        "--no-fail-on-inconclusive: it does not, even if the policy says on_inconclusive: fail "
+                        "(then neutral). Default: the policy's on_inconclusive (neutral)")
     p.add_argument("--allow-detector-change", action="store_true",
                    help="compare even though the baseline was judged by a different detector")
     g = p.add_argument_group("publishing to GitHub")
@@ -169,22 +171,57 @@ def make_context(args: argparse.Namespace, wf: Any, env: Mapping[str, str]) -> C
 
 
 def build_policy(args: argparse.Namespace):
-    """The policy file (or the defaults) with the alpha / margin / max-asr / fail-on-inconclusive overrides."""
-    from ..compare import Policy, load_policy
+    """The policy file (or the defaults) with the command-line / input overrides applied.
 
-    policy = load_policy(args.policy) if args.policy else Policy()
-    d = policy.to_dict()
+    The Policy is rebuilt from its own fields, so an override changes exactly its field and nothing else:
+
+    * ``--alpha`` / ``alpha``: the FAIL side's level. ``pass_alpha`` stays as the policy file wrote it when it
+      wrote one; otherwise it is left to `Policy`'s own default, alpha/2 of the *final* alpha.
+    * ``--margin`` / ``margin`` and ``--max-asr`` / ``max-asr``: the overall margin and ceiling (per-category
+      values in the policy are kept).
+    * ``--[no-]fail-on-inconclusive`` / ``fail-on-inconclusive``: true → ``on_inconclusive: fail``; false → a
+      policy's ``fail`` becomes ``neutral`` (its ``warn`` / ``pass`` are kept); unset → the policy decides.
+
+    A value the Policy refuses is a UsageError naming the option (exit 2).
+    """
+    import dataclasses
+
+    from ..compare import Policy, PolicyError, load_policy
+    from ..errors import UsageError
+
+    explicit_pass_alpha = False
+    if args.policy:
+        policy = load_policy(args.policy)  # schema + semantic checks, located errors
+        from ..config import load_document
+
+        raw = load_document(args.policy).data
+        explicit_pass_alpha = isinstance(raw, Mapping) and raw.get("pass_alpha") is not None
+    else:
+        policy = Policy()
+    fields = {f.name: getattr(policy, f.name) for f in dataclasses.fields(Policy)}
+    fields["categories"] = dict(policy.categories)
+    if not explicit_pass_alpha:
+        fields["pass_alpha"] = None  # Policy's default: alpha/2 of the final alpha
+    overrides = {}
     if args.alpha is not None:
-        if d["pass_alpha"] == d["alpha"]:
-            d["pass_alpha"] = None  # keep following alpha
-        d["alpha"] = args.alpha
+        overrides["alpha"] = args.alpha
     if args.margin is not None:
-        d["margin"] = args.margin
+        overrides["margin"] = args.margin
     if args.max_asr is not None:
-        d["max_asr"] = args.max_asr
-    if args.fail_on_inconclusive:
-        d["on_inconclusive"] = "fail"
-    return Policy.from_mapping(d)
+        overrides["max_asr"] = args.max_asr
+    fail_on_inconclusive = getattr(args, "fail_on_inconclusive", None)
+    if fail_on_inconclusive is True:
+        overrides["on_inconclusive"] = "fail"
+    elif fail_on_inconclusive is False and policy.on_inconclusive == "fail":
+        overrides["on_inconclusive"] = "neutral"
+    fields.update(overrides)
+    try:
+        return Policy(**fields)
+    except PolicyError as exc:
+        if exc.field in overrides:
+            option = exc.field.replace("_", "-")
+            raise UsageError(f"--{option} / input '{option}': {exc.why}") from None
+        raise
 
 
 def display_path(path: str | None, event: Any = None) -> str:
@@ -209,6 +246,15 @@ def safe_name(text: Any, max_len: int = 80) -> str:
 
 def check_name_for(ctx: Context, suite_id: str) -> str:
     return ctx.check_name or f"asr-gate / {safe_name(suite_id, 100)}"
+
+
+def _finite(x: Any) -> bool:
+    import math
+
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def _fmt(x: Any) -> str:
@@ -372,8 +418,18 @@ def _repo_path(ctx: Context, path: str | None) -> str | None:
     return None if rel.startswith("..") or os.path.isabs(rel) else rel.replace(os.sep, "/")
 
 
-def _pct(x: Any) -> str:
-    return "n/a" if x is None else f"{100 * float(x):.1f}%"
+def overall_asr(run: Mapping[str, Any] | None) -> float | None:
+    """A run's (or baseline's) overall ASR over all of its judged attempts: Σ successes / Σ attempts of its
+    attacks (what results.json's ``totals.asr`` holds), None when nothing was judged. Computed from the
+    attacks, which `load_run` / `load_results` validated, rather than read from ``totals``."""
+    if not isinstance(run, Mapping) or not isinstance(run.get("attacks"), list):
+        return None
+    suc = att = 0
+    for a in run["attacks"]:
+        if isinstance(a, Mapping):
+            suc += int(a.get("successes") or 0)
+            att += int(a.get("attempts") or 0)
+    return suc / att if att else None
 
 
 def write_outputs(ctx: Context, *, verdict: str, asr: Any = None, baseline_asr: Any = None, delta: Any = None,
@@ -391,6 +447,7 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
     """Render ``verdict`` to files, log, check run, comment, summary and outputs; return the exit code."""
     from ..report import json_report, junit, markdown, text
     from ..report.escape import md_escape
+    from ..compare import _pts, _pv  # NaN/None-safe: 'n/a'
 
     wf = ctx.wf
     report_md = markdown.render(verdict)
@@ -422,12 +479,13 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
         from ..github import Annotation
 
         for a in verdict.top_regressed[:20]:
-            if a.delta <= 0 or a.p_value > verdict.policy.alpha:  # exploratory: only the clear ones
+            # exploratory: only the clear ones (an unknown, NaN, change or p-value is never clear)
+            if not (_finite(a.delta) and a.delta > 0 and _finite(a.p_value) and a.p_value <= verdict.policy.alpha):
                 continue
             name = safe_name(a.id)
             msg = (f"ASR of attack {name} (category {safe_name(a.category, 40)}): "
                    f"{a.baseline_successes}/{a.baseline_attempts} → {a.candidate_successes}/{a.candidate_attempts} "
-                   f"({100 * a.delta:+.1f} points, exploratory p = {a.p_value:.3g})")
+                   f"({_pts(a.delta)}, exploratory {_pv(a.p_value)})")
             line = lines.get(a.id)
             if wf.actions:
                 wf.warning(msg, title=f"asr-gate: attack {name} regressed", file=rel_suite if line else None,
@@ -464,12 +522,10 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
         summary.append(f"> **Note:** {note}")
     wf.append_summary("\n\n".join(summary) + "\n")
 
+    # asr / baseline-asr: each run's overall ASR (all its judged attempts); delta / p-value: the paired
+    # comparison over the attacks present in both (so delta need not equal asr - baseline-asr)
     o = verdict.overall
-    totals = results.get("totals") or {}
-    btotals = (baseline or {}).get("totals") or {}
-    write_outputs(ctx, verdict=verdict.verdict,
-                  asr=o.candidate_asr if o is not None else totals.get("asr"),
-                  baseline_asr=o.baseline_asr if o is not None else btotals.get("asr"),
+    write_outputs(ctx, verdict=verdict.verdict, asr=overall_asr(results), baseline_asr=overall_asr(baseline),
                   delta=o.delta if o is not None else None, p_value=o.p_value if o is not None else None,
                   results_path=results_path, report_path=report_path)
     wf.flush_dropped()

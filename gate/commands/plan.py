@@ -33,6 +33,13 @@ def _count(s: str) -> int:
     return v
 
 
+def _attacks(s: str) -> int:
+    v = _count(s)
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (the gate's paired test needs two attacks or more): {s!r}")
+    return v
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan", help="sample-size planner: attacks and repeats needed to detect a regression",
@@ -48,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--omega", type=_fraction, metavar="W",
                    help="SD across attacks of the true change incl. run drift (default: from --baseline, else 0.10)")
     p.add_argument("--repeats", type=_count, metavar="N", help="attempts per attack (default 20, or the baseline's)")
-    p.add_argument("--attacks", type=_count, metavar="K", help="number of attacks you can run (gives repeats needed)")
+    p.add_argument("--attacks", type=_attacks, metavar="K", help="number of attacks you can run (gives repeats needed)")
     p.add_argument("--power", type=_level, default=0.8, help="probability of detecting the regression (default 0.8)")
     p.add_argument("--alpha", type=_level, default=0.05, help="one-sided significance level (default 0.05)")
     p.add_argument("--baseline", metavar="FILE", help="take the ASR, ICC and omega from a baseline file")
