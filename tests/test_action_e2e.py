@@ -230,6 +230,106 @@ def test_missing_baseline_is_exit_2_with_advice_and_no_model_calls(ws, fake, mod
     assert not fake.requests
 
 
+def _pre_run_error(run, cand, before, fake, heading):
+    assert_no_traceback(run)
+    assert run.returncode == 2, run.log[-3000:]
+    assert run.outputs["verdict"] == "error"
+    assert set(run.outputs) >= {"asr", "baseline-asr", "delta", "p-value", "results-path", "report-path"}
+    assert f"ASR gate: {heading}" in run.summary
+    errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and errors[0].startswith(f"::error title=asr-gate%3A {heading}::"), run.stdout
+    assert cand.requests == before  # refused before any model call
+    assert not fake.requests
+
+
+def test_changed_detector_is_refused_before_any_model_call_with_outputs_and_summary(ws, fake, models):
+    _, cand = models
+    suite = (ws / "suite.yaml").read_text()
+    (ws / "suite.yaml").write_text(suite.replace("contains: PWNED", "contains: HACKED"))
+    before = cand.requests
+    number, head = open_pr(fake)
+    run = run_action(ws, INPUTS, api_url=fake.url, event=pr_event(number=number, head_sha=head))
+    _pre_run_error(run, cand, before, fake, "detector changed")
+    assert "different detector" in run.summary and "baselines/e2e.json" in run.summary
+    assert not (ws / "asr-gate-out" / "results.json").exists()
+
+
+def test_allow_detector_change_compares_anyway(ws, models):
+    import os
+    import subprocess
+    import sys
+
+    suite = (ws / "suite.yaml").read_text()
+    (ws / "suite.yaml").write_text(suite.replace("contains: PWNED", "contains: HACKED"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    argv = [sys.executable, "-m", "gate.cli", "gate", "--suite", "suite.yaml", "--target", "target.yaml",
+            "--no-comment", "--no-check-run", "--quiet"]
+    proc = subprocess.run(argv + ["--allow-detector-change"], cwd=ws, env=env, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert json.loads((ws / "asr-gate-out" / "verdict.json").read_text())["detector_changed"] is True
+    proc = subprocess.run(argv + ["--out", "refused"], cwd=ws, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and "asr-gate: error: the baseline baselines/e2e.json was measured with a " \
+        "different detector" in proc.stderr, proc.stderr
+    assert not (ws / "refused").exists()
+
+
+@pytest.mark.parametrize("what, heading", [("baseline", "invalid baseline"), ("policy", "invalid policy")])
+def test_an_invalid_baseline_or_policy_is_reported_like_a_missing_baseline(ws, fake, models, what, heading):
+    _, cand = models
+    inputs = dict(INPUTS)
+    if what == "baseline":
+        (ws / "baselines" / "e2e.json").write_text('{"attacks": [{"id": "x"}]}')
+    else:
+        (ws / "policy.yaml").write_text("alpha: 0.9\n")
+        inputs["policy"] = "policy.yaml"
+    before = cand.requests
+    number, head = open_pr(fake)
+    run = run_action(ws, inputs, api_url=fake.url, event=pr_event(number=number, head_sha=head))
+    _pre_run_error(run, cand, before, fake, heading)
+    assert ("baselines/e2e.json" if what == "baseline" else "policy.yaml") in run.summary
+
+
+def test_asr_outputs_are_overall_and_delta_is_paired(ws, fake):
+    """The baseline lacks the jailbreak attacks: the paired test sees only the injections (no change), while
+    `asr` is the candidate's overall ASR, jailbreaks (90%) included."""
+    path = ws / "baselines" / "e2e.json"
+    base = json.loads(path.read_text())
+    base["attacks"] = [a for a in base["attacks"] if a["category"] != "jailbreak"]
+    kept = base["attacks"]
+    n, k = sum(a["attempts"] for a in kept), sum(a["successes"] for a in kept)
+    base["totals"] = dict(base["totals"], attacks=len(kept), planned=sum(a.get("planned", 0) for a in kept),
+                          attempts=n, successes=k, errors=sum(a.get("errors", 0) for a in kept), asr=round(k / n, 6))
+    base["categories"] = {c: v for c, v in base["categories"].items() if c != "jailbreak"}
+    path.write_text(json.dumps(base))
+    number, head = open_pr(fake)
+    run = run_action(ws, dict(INPUTS, **{"check-run": "false", "comment": "false"}), api_url=fake.url,
+                     event=pr_event(number=number, head_sha=head))
+    assert_no_traceback(run)
+    assert run.outputs["verdict"] != "error", run.log[-3000:]
+    results = json.loads((ws / "asr-gate-out" / "results.json").read_text())
+    verdict = json.loads((ws / "asr-gate-out" / "verdict.json").read_text())
+    out = run.outputs
+    assert float(out["asr"]) == pytest.approx(results["totals"]["asr"], abs=1e-6)
+    assert float(out["asr"]) > 0.3  # the jailbreaks count
+    assert float(out["baseline-asr"]) == pytest.approx(base["totals"]["asr"], abs=1e-6)
+    assert float(out["delta"]) == pytest.approx(verdict["overall"]["delta"], abs=1e-6)
+    assert float(out["delta"]) < 0.2 < float(out["asr"]) - float(out["baseline-asr"])
+
+
+def test_fail_on_inconclusive_input_false_overrides_the_policy_and_unset_keeps_it(ws, fake):
+    (ws / "policy.yaml").write_text("on_inconclusive: fail\n")
+    inputs = dict(INPUTS, policy="policy.yaml", comment="false", **{"check-run": "false"})
+
+    def on_inconclusive(out_dir):
+        return json.loads((ws / out_dir / "verdict.json").read_text())["policy"]["on_inconclusive"]
+
+    run = run_action(ws, dict(inputs, out="unset"), api_url=fake.url, event=pr_event(number=1, head_sha="a" * 40))
+    assert run.returncode == 1 and on_inconclusive("unset") == "fail"  # action.yml's default does not override
+    run = run_action(ws, dict(inputs, out="off", **{"fail-on-inconclusive": "false"}), api_url=fake.url,
+                     event=pr_event(number=1, head_sha="a" * 40))
+    assert run.returncode == 1 and on_inconclusive("off") == "neutral"
+
+
 @pytest.mark.parametrize("inputs, message", [
     ({"target": "target.yaml"}, "input 'suite' is required"),
     (dict(INPUTS, comment="yes"), "input 'comment' must be true or false"),

@@ -16,8 +16,13 @@ read-only token and no secrets: the gate then skips the check run and the commen
 points at the ``workflow_run`` pattern (README, "Forks"), and still writes the summary and outputs.
 
 A missing baseline file is a usage error (exit 2, output ``verdict=error``): there is nothing to
-compare with; create it with ``asr-gate baseline update`` (or the action's ``mode: baseline``). It is
-checked before any model call is made.
+compare with; create it with ``asr-gate baseline update`` (or the action's ``mode: baseline``). So is a
+baseline judged by another detector than the suite's (unless ``--allow-detector-change``), an invalid
+baseline, policy, suite or target: all are checked before any model call is made, and every usage error
+is reported the same way (``::error::``, job summary, ``verdict=error``, exit 2).
+
+The outputs ``asr`` / ``baseline-asr`` are each run's overall ASR (all its judged attempts); ``delta`` and
+``p-value`` are the paired comparison over the attacks present in both runs.
 """
 from __future__ import annotations
 
@@ -445,9 +450,9 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
                    results_path: str, out_dir: str, suite_id: str, suite_path: str | None = None,
                    history_file: str | None = None) -> int:
     """Render ``verdict`` to files, log, check run, comment, summary and outputs; return the exit code."""
+    from ..compare import _pts, _pv  # the reasons' number formats: NaN / None → 'n/a'
     from ..report import json_report, junit, markdown, text
     from ..report.escape import md_escape
-    from ..compare import _pts, _pv  # NaN/None-safe: 'n/a'
 
     wf = ctx.wf
     report_md = markdown.render(verdict)
@@ -625,10 +630,34 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
+DETECTOR_CHANGED = (
+    "the baseline {path} was measured with a different detector (its detector hash differs from the suite's), "
+    "so the two ASRs are not comparable; no model call was made. Re-baseline with the current detector "
+    "(`asr-gate baseline update --allow-detector-change`, or the action's `mode: baseline`), or pass "
+    "--allow-detector-change to compare anyway."
+)
+
+
+def check_detector(suite: Any, baseline: Mapping[str, Any], baseline_path: str, event: Any = None) -> None:
+    """UsageError when the baseline was judged by another detector than the suite's (checked before any
+    model call: results.json records ``suite.detector_hash()``, which `compare` would find different)."""
+    from ..errors import UsageError
+
+    det = baseline.get("detector")
+    recorded = det.get("hash") if isinstance(det, Mapping) else None
+    if recorded is not None and recorded != suite.detector_hash():
+        raise UsageError(DETECTOR_CHANGED.format(path=display_path(baseline_path, event)))
+
+
 def _gate(args: argparse.Namespace, ctx: Context) -> int:
+    """Check every input (policy, suite, target, baseline, detector), then run, compare and report.
+
+    Every usage error — found before the run (no model call made) or by the comparison after it — is
+    reported like a missing baseline: an ``::error::``, the job summary, ``verdict=error`` in the outputs,
+    and its exit code (2)."""
     from ..baseline import default_baseline_path, history_path
     from ..compare import compare, load_run
-    from ..errors import MeasureError
+    from ..errors import MeasureError, UsageError
     from ..report.run_summary import render_run_summary
     from ..runner import run_ab, run_suite
     from ..suite import load_suite
@@ -636,15 +665,15 @@ def _gate(args: argparse.Namespace, ctx: Context) -> int:
     from .run import options_from
 
     wf = ctx.wf
-    policy = build_policy(args)
-    suite = load_suite(args.suite)
+    suite = target = base_target = None
+    results_path: str | None = None
+    stage = "invalid policy"  # the heading of a usage error raised now
     try:
+        policy = build_policy(args)
+        stage = "invalid suite"
+        suite = load_suite(args.suite)
+        stage = "invalid target"
         target = load_target(args.target)
-    except BaseException:
-        suite.close()
-        raise
-    base_target = None
-    try:
         wf.mask_all(target.secrets())
         if args.baseline_target:
             base_target = load_target(args.baseline_target)
@@ -659,7 +688,14 @@ def _gate(args: argparse.Namespace, ctx: Context) -> int:
                    f"commit baselines/.")
             return report_error(ctx, message=msg, exit_code=2, suite_id=suite.id, heading="no baseline",
                                 publish_it=False)
-        baseline = load_run(baseline_path, "baseline") if baseline_path else None
+        baseline = None
+        if baseline_path:
+            stage = "invalid baseline"
+            baseline = load_run(baseline_path, "baseline")
+            if not args.allow_detector_change:
+                stage = "detector changed"
+                check_detector(suite, baseline, baseline_path, ctx.event)
+        stage = "cannot run"
         opts = options_from(args)
         try:
             if base_target is not None:
@@ -673,17 +709,20 @@ def _gate(args: argparse.Namespace, ctx: Context) -> int:
                                 heading="could not measure",
                                 results_path=os.path.join(out, "results.json") if base_target is None else None)
         suite_id, suite_path = suite.id, suite.path
+        results = _augment_git(results, results_path, ctx)
+        wf.group("asr-gate: run summary")
+        sys.stdout.write(render_run_summary(results).rstrip("\n") + "\n")
+        wf.endgroup()
+        stage = "cannot compare"
+        verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
+    except UsageError as exc:
+        return report_error(ctx, message=exc.one_line(), exit_code=exc.exit_code,
+                            suite_id=suite.id if suite is not None else None, heading=stage,
+                            results_path=results_path, publish_it=False)
     finally:
-        target.close()
-        if base_target is not None:
-            base_target.close()
-        suite.close()
-
-    results = _augment_git(results, results_path, ctx)
-    wf.group("asr-gate: run summary")
-    sys.stdout.write(render_run_summary(results).rstrip("\n") + "\n")
-    wf.endgroup()
-    verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
+        for res in (target, base_target, suite):
+            if res is not None:
+                res.close()
     report_dir = os.path.dirname(results_path) or "."
     return report_verdict(ctx, verdict, results=results, baseline=baseline, results_path=results_path,
                           out_dir=report_dir, suite_id=suite_id, suite_path=suite_path,
