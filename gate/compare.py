@@ -15,9 +15,14 @@ U_g (level pass_alpha) on the change Δ_g and margin δ_g:
   inconclusive: not significant and U ≥ δ.
 
 Groups with fewer than ``min_attacks_for_t`` attacks use the exact sign-flip test and its exact
-bounds. The gate fails if any group or ceiling fails; passes (or warns) only if every group and
-ceiling passes (an intersection–union test: no adjustment needed); otherwise it is inconclusive.
-Measurement problems (error budget, too few attempts, nothing to compare) give ``error``.
+bounds, applied to the per-attack contributions of the same ratio estimator (`stats.ratio_contributions`),
+so the reported change always lies inside its interval. When every compared attack is in one
+category, the overall group is that category: it is judged with the stricter of the policy's and
+the category's margin (and the category's ceiling is checked as usual). The gate fails if any group
+or ceiling fails; passes (or warns) only if every group and ceiling passes (an intersection–union
+test: no adjustment needed); otherwise it is inconclusive. Measurement problems (error budget, too
+few attempts, nothing to compare, a run that did not finish) give ``error``; a candidate stopped
+early by its sequential design (a ``sequential`` block with a decision) counts as finished.
 """
 from __future__ import annotations
 
@@ -43,6 +48,12 @@ OVERALL = "overall"
 UNCATEGORISED = "uncategorised"
 #: untrusted names are shortened to this many characters inside reasons
 _NAME_LEN = 60
+#: largest count (attempts, successes, errors, planned) one attack may have in a results file; the
+#: suite schema allows 100,000 attempts per attack. Far larger counts are not measurements (and the
+#: exact tests would hang or overflow on them), so they are refused with a located error.
+MAX_COUNT = 10_000_000
+#: largest run total (totals.attempts etc.)
+MAX_TOTAL = 10 ** 12
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,8 +450,11 @@ def _attacks_of(data: Mapping[str, Any], label: str) -> list[Mapping[str, Any]]:
 
 
 def _int(v: Any, label: str, i: int, key: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or int(v) != v:
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (math.inf, -math.inf) or v < 0
+            or int(v) != v):
         raise UsageError(f"{label}: attacks[{i}].{key}: expected a non-negative integer, got {v!r}")
+    if v > MAX_COUNT:
+        raise UsageError(f"{label}: attacks[{i}].{key}: {int(v)} is more than the {MAX_COUNT:,} an attack can have")
     return int(v)
 
 
@@ -500,27 +514,38 @@ RUN_SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "minLength": 1},
                     "category": {"type": ["string", "null"]},
                     "hash": {"type": ["string", "null"]},
-                    "attempts": {"type": "integer", "minimum": 0},
-                    "successes": {"type": "integer", "minimum": 0},
-                    "errors": {"type": ["integer", "null"], "minimum": 0},
+                    "attempts": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                    "successes": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                    "errors": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
+                    "planned": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
                 },
             },
         },
+        "totals": {
+            "type": "object",
+            "properties": {k: {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TOTAL}
+                           for k in ("attempts", "successes", "errors", "planned")},
+        },
+        "complete": {"type": ["boolean", "null"]},
+        "sequential": {"type": ["object", "null"]},
         "estimates": {
             "type": "object",
             "properties": {
                 "icc": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                "omega": {"type": ["number", "null"], "minimum": 0},
+                "omega": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             },
         },
     },
 }
 
+#: per-attack count fields (integers; integral floats such as 20.0 are accepted, as JSON Schema does)
+_COUNT_KEYS = ("attempts", "successes", "errors", "planned")
+
 
 def load_run(path: str | os.PathLike, label: str = "results") -> dict[str, Any]:
     """Read a results or baseline JSON file for `compare`/`plan`; every problem is one located
     ConfigError (exit 2). Fast path: json + jsonschema; the YAML locator runs only on errors."""
-    from .config import _read_text, load_document, validate
+    from .config import Document, _read_text, load_document, validate
 
     from .results import MAX_RESULTS_BYTES
 
@@ -542,30 +567,94 @@ def load_run(path: str | os.PathLike, label: str = "results") -> dict[str, Any]:
         data = json.loads(text, object_pairs_hook=pairs, parse_constant=bad_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
-    except (_Dup, ValueError):
-        load_document(path)  # locates duplicates / non-finite numbers
-        raise ConfigError(path, "invalid JSON (duplicate key or non-finite number)") from None
+    except RecursionError:
+        raise ConfigError(path, "invalid JSON: nested too deeply", line=1) from None
+    except _Dup as exc:
+        load_document(path, max_bytes=MAX_RESULTS_BYTES)  # the YAML walk locates the duplicate key
+        raise ConfigError(path, f"duplicate key '{_short(str(exc.args[0]))}'", line=1) from None  # pragma: no cover
+    except ValueError as exc:  # NaN / Infinity, or an integer too long to convert
+        raise _locate_bad_number(path, text, exc) from None
+    doc = Document(path, data, None, text)  # lines are computed only if an error needs one
     if not _plainly_valid(data):
-        import jsonschema
-
-        if not jsonschema.Draft202012Validator(RUN_SCHEMA).is_valid(data):
-            validate(load_document(path), RUN_SCHEMA)
-        raise ConfigError(path, "does not look like an asr-gate results file")  # pragma: no cover
+        # name the exact problem; jsonschema is the reference (_plainly_valid is its fast twin, so
+        # when they disagree the file is valid and jsonschema's word stands)
+        validate(doc, RUN_SCHEMA)
+    _normalise_counts(data)
     seen: dict[str, int] = {}
     for i, a in enumerate(data["attacks"]):
         if a["successes"] > a["attempts"]:
-            doc = load_document(path)
             raise doc.error(("attacks", i, "successes"),
                             f"{a['successes']} successes but only {a['attempts']} judged attempts")
         if a["id"] in seen:
-            doc = load_document(path)
             raise doc.error(("attacks", i, "id"), f"duplicate attack id (first at attacks[{seen[a['id']]}])")
         seen[a["id"]] = i
     return data
 
 
-def _is_count(v: Any) -> bool:
-    return type(v) is int and v >= 0
+def _is_count(v: Any, limit: int = MAX_COUNT) -> bool:
+    """A JSON Schema ``integer`` in [0, limit]: ints, and floats with an integral value (20.0)."""
+    t = type(v)
+    if t is int:
+        return 0 <= v <= limit
+    return t is float and 0 <= v <= limit and v.is_integer()
+
+
+def _opt_count(v: Any, limit: int = MAX_COUNT) -> bool:
+    return v is None or _is_count(v, limit)
+
+
+def _normalise_counts(data: dict[str, Any]) -> None:
+    """20.0 → 20 in the count fields (valid JSON Schema integers), so every consumer sees ints."""
+    for a in data["attacks"]:
+        for key in _COUNT_KEYS:
+            v = a.get(key)
+            if type(v) is float:
+                a[key] = int(v)
+    tot = data.get("totals")
+    if isinstance(tot, dict):
+        for key in _COUNT_KEYS:
+            if type(tot.get(key)) is float:
+                tot[key] = int(tot[key])
+
+
+def _locate_bad_number(path: str, text: str, exc: ValueError) -> ConfigError:
+    """The located error for NaN / Infinity (YAML reads them as plain strings, so the YAML locator
+    does not see them) or for an integer literal too long for Python to convert."""
+    from .config import Document
+
+    marker = object()
+
+    def find(x: Any, where: tuple) -> tuple | None:
+        if x is marker:
+            return where
+        items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else ()
+        for k, v in items:
+            hit = find(v, where + (k,))
+            if hit is not None:
+                return hit
+        return None
+
+    names: list[str] = []
+
+    def const(name: str) -> Any:
+        names.append(name)
+        return marker
+
+    try:
+        at = find(json.loads(text, parse_constant=const), ())
+    except (ValueError, RecursionError):
+        at = None
+    if at is None:
+        import re
+        import sys
+
+        limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+        m = re.search(r"\d{%d,}" % (limit + 1), text) if limit else None
+        line = text.count("\n", 0, m.start()) + 1 if m else 1
+        why = "a number with too many digits" if m else " ".join(str(exc).split())[:200]
+        return ConfigError(path, f"invalid JSON: {why}", line=line)
+    return Document(path, None, None, text).error(at, f"{names[0]} is not a valid JSON number (counts and "
+                                                      f"rates must be finite)")
 
 
 def _opt_str(v: Any) -> bool:
@@ -583,10 +672,19 @@ def _plainly_valid(data: Any) -> bool:
     if not _opt_str((data.get("suite") or {}).get("id")) or not _opt_str((data.get("detector") or {}).get("hash")):
         return False
     est = data.get("estimates") or {}
-    for key, hi in (("icc", 1.0), ("omega", math.inf)):
+    for key in ("icc", "omega"):
         v = est.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
             return False
+    if "totals" in data:
+        tot = data["totals"]
+        if not isinstance(tot, dict) or not all(_opt_count(tot.get(k), MAX_TOTAL) for k in _COUNT_KEYS):
+            return False
+    seq = data.get("sequential")
+    if data.get("complete") is not None and type(data["complete"]) is not bool:
+        return False
+    if not (seq is None or isinstance(seq, dict)):
+        return False
     for a in data["attacks"]:
         if not isinstance(a, dict):
             return False
@@ -595,8 +693,7 @@ def _plainly_valid(data: Any) -> bool:
             return False
         if not _opt_str(a.get("category")) or not _opt_str(a.get("hash")):
             return False
-        err = a.get("errors")
-        if err is not None and not _is_count(err):
+        if not _opt_count(a.get("errors")) or not _opt_count(a.get("planned")):
             return False
     return True
 
@@ -657,7 +754,9 @@ def _test_group(name: str, idx: np.ndarray, b, mb, c, mc, policy: Policy, margin
         method = "cluster-t (Jeffreys SE)" if pd.degenerate else "cluster-t"
         return _Raw(name, idx, pd, k, float(pd.delta), float(pd.lower), float(pd.upper), float(pd.p_value),
                     float(pd.se), method, True)
-    d = cc / mcc - bb / mbb
+    # the same estimand as the reported change: per-attack contributions whose mean is the ratio
+    # estimator Δ̂ (= the plain differences D_k when attempts are equal), so Δ̂ always lies in [L, U]
+    d = stats.ratio_contributions(bb, mbb, cc, mcc)
     sf = stats.sign_flip_test(d, alpha=policy.alpha, pass_alpha=policy.pass_alpha)
     can_pass = k >= _min_attacks_to_pass(policy.pass_alpha)
     return _Raw(name, idx, pd, k, float(pd.delta), sf.lower, sf.upper, sf.p_value, float(pd.se), "sign-flip (exact)",
@@ -712,6 +811,64 @@ def _advice(raw: _Raw, g: GroupResult, b, mb, c, mc, policy: Policy) -> Advice |
                  "in how the change affects them")
     text += "."
     return Advice(g.name, raw.k, n_now, k_need, reps, effect, text)
+
+
+def _progress(data: Mapping[str, Any], table: Mapping[str, tuple]) -> tuple[int, int | None]:
+    """(attempts made, attempts planned or None): made = judged attempts + errors over the attacks."""
+    done = sum(v[3] + v[4] for v in table.values())
+    planned = [a.get("planned") for a in data.get("attacks") or () if isinstance(a, Mapping)]
+    if planned and all(_is_count(p) for p in planned):
+        return done, int(sum(planned))
+    tot = data.get("totals")
+    if isinstance(tot, Mapping) and _is_count(tot.get("planned"), MAX_TOTAL):
+        return done, int(tot["planned"])
+    return done, None
+
+
+def _completeness(candidate: Mapping[str, Any], cand: Mapping[str, tuple], baseline: Mapping[str, Any],
+                  base: Mapping[str, tuple], checks: list[Check], error_reasons: list[str],
+                  reasons_info: list[str]) -> bool:
+    """Both runs must have finished (``complete`` is not false). A candidate stopped early by its
+    sequential design (a ``sequential`` block with a decision) is finished by design. Appends the
+    checks and reasons; returns True when the candidate stopped early that way."""
+    stopped_early = False
+    for role, data, table in (("candidate", candidate, cand), ("baseline", baseline, base)):
+        name = "complete" if role == "candidate" else "baseline_complete"
+        the = "The run" if role == "candidate" else "The baseline run"
+        if data.get("complete") is not False:
+            checks.append(Check(name, True, f"the {role} run finished"))
+            continue
+        done, planned = _progress(data, table)
+        seq = data.get("sequential")
+        seq = seq if isinstance(seq, Mapping) else {}
+        if seq.get("decision"):
+            if isinstance(seq.get("attempts_run"), int) and isinstance(seq.get("attempts_planned"), int):
+                done, planned = seq["attempts_run"], seq["attempts_planned"]
+        of = f"{done} of {planned} planned attempts" if planned is not None else f"{done} attempts"
+        look = seq.get("look") if type(seq.get("look")) is int else None
+        looks = seq.get("looks_planned") if type(seq.get("looks_planned")) is int else None
+        at = f"look {look}" + (f" of {looks}" if looks else "") if look else "a look"
+        if seq.get("decision") and role == "candidate":
+            stopped_early = True
+            checks.append(Check(name, True, f"the candidate run stopped early at {at} (sequential design, decision "
+                                            f"{_short(str(seq['decision']), 20)}): {of}"))
+            reasons_info.append(f"Note: the run stopped early at {at}, as its sequential design allows "
+                                f"(its decision there: {_short(str(seq['decision']), 20)}; {of} were made); only "
+                                f"the attacks it ran are compared.")
+            continue
+        checks.append(Check(name, False, f"the {role} run did not finish: {of}"))
+        if role == "candidate":
+            error_reasons.append(f"{the} did not finish: {of} were made. Finish it with `asr-gate run --resume` "
+                                 f"(same --out directory) and compare again; a partial run does not measure the "
+                                 f"suite that was planned.")
+        elif seq.get("decision"):
+            error_reasons.append(f"{the} stopped early at {at} (sequential mode): {of}. A baseline must be a "
+                                 f"finished run of every attack: re-run it without --sequential, then "
+                                 f"`asr-gate baseline update`.")
+        else:
+            error_reasons.append(f"{the} did not finish: {of} were made. A baseline must be a finished run: "
+                                 f"finish it with `asr-gate run --resume`, then `asr-gate baseline update`.")
+    return stopped_early
 
 
 def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: Policy | None = None, *,
@@ -783,6 +940,7 @@ def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: 
     # ---- measurement checks
     checks: list[Check] = []
     error_reasons: list[str] = []
+    stopped_early = _completeness(candidate, cand, baseline, base, checks, error_reasons, reasons_info)
     c_att = sum(v[3] for v in cand.values())
     c_err = sum(v[4] for v in cand.values())
     rate = c_err / (c_att + c_err) if (c_att + c_err) else 0.0
@@ -817,7 +975,20 @@ def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: 
     if sel.size:
         cat_arr = np.asarray(cats, dtype=object)[sel]
         names = sorted(set(cat_arr.tolist()))
-        raws.append(_test_group(OVERALL, sel, b, mb, c, mc, policy, policy.margin))
+        overall_margin = policy.margin
+        if len(names) == 1:
+            # one category: the overall group *is* that category, so its margin applies too (the
+            # stricter of the two wins; its ceiling is checked with the other ceilings below)
+            only_margin = policy.margin_for(names[0])
+            overall_margin = min(policy.margin, only_margin)
+            if only_margin != policy.margin:
+                which = ("the category's" if only_margin < policy.margin
+                         else "the policy's (the category's own margin is looser)")
+                reasons_info.append(
+                    f"Note: every compared attack is in category '{_short(names[0])}', so the suite is judged "
+                    f"against the stricter of the policy's margin ({_pts(policy.margin)}) and that category's "
+                    f"margin ({_pts(only_margin)}): {which}, {_pts(overall_margin)}.")
+        raws.append(_test_group(OVERALL, sel, b, mb, c, mc, policy, overall_margin))
         raws[0].is_overall = True
         if len(names) > 1:
             order = np.argsort(cat_arr, kind="stable")
@@ -828,7 +999,7 @@ def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: 
                 raws.append(_test_group(name, np.sort(sel[order[lo:hi]]), b, mb, c, mc, policy,
                                         policy.margin_for(name)))
         p_adj = stats.adjust_pvalues([r.p for r in raws], policy.correction)
-        margins = [policy.margin if r.is_overall else policy.margin_for(r.name) for r in raws]
+        margins = [overall_margin if r.is_overall else policy.margin_for(r.name) for r in raws]
         vs = group_verdicts(p_adj, [r.high for r in raws], margins, policy.alpha)
         groups: list[GroupResult] = []
         for r, pa, m, v in zip(raws, p_adj, margins, vs):
@@ -913,7 +1084,8 @@ def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: 
                 a = _advice(r, g, b, mb, c, mc, policy)
                 if a is not None:
                     advice.append(a)
-    reasons = _reasons(final, overall, categories, ceilings, changed, new, removed, error_reasons, advice, policy)
+    reasons = _reasons(final, overall, categories, ceilings, changed, new, removed, error_reasons, advice, policy,
+                       stopped_early=stopped_early)
     reasons += reasons_info
     return Verdict(final, tuple(reasons), overall, MappingProxyType(categories), tuple(ceilings), tuple(changed),
                    tuple(new), tuple(removed), tuple(top_regressed), tuple(checks), tuple(advice), policy, suite,
@@ -932,7 +1104,8 @@ def _group_phrase(g: GroupResult) -> str:
 
 def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, GroupResult],
              ceilings: Sequence[CeilingResult], changed: Sequence[str], new: Sequence[str], removed: Sequence[str],
-             error_reasons: Sequence[str], advice: Sequence[Advice], policy: Policy) -> list[str]:
+             error_reasons: Sequence[str], advice: Sequence[Advice], policy: Policy, *,
+             stopped_early: bool = False) -> list[str]:
     out: list[str] = []
     groups = ([overall] if overall else []) + ([g for g in categories.values()] if len(categories) > 1 else [])
     adj = "adjusted " if len(groups) > 1 and policy.correction != "none" else ""
@@ -1014,6 +1187,9 @@ def _reasons(final: str, overall: GroupResult | None, categories: Mapping[str, G
     if new:
         out.append(f"{len(new)} new attack(s) are not in the baseline and were left out; update the baseline to "
                    f"include them.")
-    if removed:
+    if removed and stopped_early:
+        out.append(f"{len(removed)} attack(s) of the baseline were not run (the sequential run stopped early) and "
+                   f"were left out.")
+    elif removed:
         out.append(f"{len(removed)} attack(s) of the baseline are missing from these results and were left out.")
     return out

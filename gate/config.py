@@ -193,18 +193,30 @@ def load_document(path: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES)
         raise ConfigError(path, f"invalid YAML: {what}", line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise ConfigError(path, "nested too deeply", line=1) from None
     if node is None:
         raise ConfigError(path, "file is empty", line=1)
     lines: dict[Path, int] = {}
-    _walk(path, node, (), lines, {})
+    try:
+        _walk(path, node, (), lines, {})
+    except RecursionError:
+        raise ConfigError(path, "nested too deeply", line=1) from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:  # constructor errors (bad timestamps, unknown tags, ...)
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(path, f"invalid YAML: {' '.join(str(getattr(exc, 'problem', exc)).split())}",
                           line=mark.line + 1 if mark else None) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts (4,300 digits)
+        raise ConfigError(path, f"invalid value: {' '.join(str(exc).split())[:160]}") from None
+    except RecursionError:
+        raise ConfigError(path, "nested too deeply", line=1) from None
     doc = Document(path, data, lines, text)
-    _check_numbers(doc, data)
+    try:
+        _check_numbers(doc, data)
+    except RecursionError:
+        raise ConfigError(path, "nested too deeply", line=1) from None
     return doc
 
 

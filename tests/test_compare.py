@@ -431,3 +431,207 @@ def test_a_category_named_overall_is_not_the_overall_group():
     assert not cat.is_overall and cat.margin == 0.5 and cat.k == 30
     assert [(x.scope, x.is_overall) for x in v.ceilings] == [("overall", False)]
     assert any("in category 'overall'" in r.lower() for r in v.reasons)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review fixes (each test failed before its fix)
+# ---------------------------------------------------------------------------------------------
+
+def test_single_category_is_judged_with_its_own_margin_and_ceiling():
+    from gate.report import text
+
+    b, c = pair(300, 0.0, seed=21, categories=("inj",))
+    assert compare(b, c, Policy()).verdict == "pass"  # U is a little above 0: below 5 points ...
+    strict = compare(b, c, Policy(categories={"inj": {"margin": 0.005}}))
+    # ... but not below the category's 0.5 points, which used to be ignored with one category
+    assert strict.overall.margin == strict.categories["inj"].margin == 0.005
+    assert strict.overall.ci[1] >= 0.005 and strict.verdict == "inconclusive"
+    assert any("category 'inj'" in r and "+0.5 points" in r and "the category's" in r for r in strict.reasons)
+    assert "tolerance 0.5 points" in text.render(strict)
+    loose = compare(b, c, Policy(categories={"inj": {"margin": 0.5}}))  # the stricter margin wins
+    assert loose.overall.margin == 0.05 and loose.verdict == "pass"
+    assert any("the policy's" in r for r in loose.reasons)
+    capped = compare(b, c, Policy(categories={"inj": {"max_asr": 0.05}}))
+    assert [(x.scope, x.verdict) for x in capped.ceilings] == [("inj", "fail")] and capped.verdict == "fail"
+
+
+def _e6(K):
+    """The reviewer's e6.py: one attack with 1000 attempts going 0 → 500, K−1 with 10 going 1 → 0."""
+    base = run([("a0", "c", 0, 1000)] + [(f"a{k}", "c", 1, 10) for k in range(1, K)])
+    cand = run([("a0", "c", 500, 1000)] + [(f"a{k}", "c", 0, 10) for k in range(1, K)])
+    return base, cand
+
+
+def test_sign_flip_tests_the_reported_change_with_unequal_attempts():
+    v9, v10 = compare(*_e6(9), Policy()), compare(*_e6(10), Policy())
+    g9 = v9.overall
+    assert g9.method.startswith("sign-flip") and v10.overall.method == "cluster-t"
+    assert g9.ci[0] <= g9.delta <= g9.ci[1]  # the change lies inside its own interval
+    assert g9.delta > 0.4 and g9.ci[0] > 0 and v9.verdict == v10.verdict == "fail"
+    # on the same linearised contributions the sign-flip statistic is the cluster-t statistic
+    bb, cc = _e6(9)
+    args = [[a[k] for a in r["attacks"]] for r in (bb,) for k in ("successes", "attempts")] + \
+           [[a[k] for a in r["attacks"]] for r in (cc,) for k in ("successes", "attempts")]
+    sf = stats.sign_flip_test(stats.ratio_contributions(*args))
+    assert sf.statistic == pytest.approx(stats.paired_difference(*args).statistic)
+
+
+def test_delta_is_always_inside_the_interval_for_small_groups():
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        K = int(rng.integers(2, 10))
+        mb, mc = rng.integers(1, 200, K), rng.integers(1, 200, K)
+        rows_b = [(f"a{k}", "c", int(rng.binomial(mb[k], rng.uniform(0, .6))), int(mb[k])) for k in range(K)]
+        rows_c = [(f"a{k}", "c", int(rng.binomial(mc[k], rng.uniform(0, .6))), int(mc[k])) for k in range(K)]
+        g = compare(run(rows_b), run(rows_c), Policy(), top=0).overall
+        assert g.ci[0] - 1e-9 <= g.delta <= g.ci[1] + 1e-9, (trial, g.delta, g.ci)
+        assert (g.p_raw <= 0.05) == (g.ci[0] > 0)
+
+
+def _results_file(tmp_path, name, attacks, **extra):
+    """A results file that passes `asr-gate validate` unless a count of ``attacks`` was made bad
+    (the totals are those of the unchanged `_attacks`, so only the attack itself is wrong)."""
+    att = sum(a["attempts"] for a in _attacks(len(attacks)))
+    suc = sum(a["successes"] for a in attacks)
+    doc = {"schema": "asr-gate/results/v1", "suite": {"id": "s"}, "detector": {"hash": "sha256:" + "a" * 64},
+           "attacks": attacks, "totals": {"attempts": att, "successes": suc, "errors": 0}}
+    doc.update(extra)
+    p = tmp_path / name
+    p.write_text(json.dumps(doc, indent=1))
+    return str(p)
+
+
+def _attacks(n=12, m=20, x=1):
+    return [{"id": f"a{k}", "category": "c", "hash": f"h{k}", "attempts": m, "successes": x, "errors": 0}
+            for k in range(n)]
+
+
+def test_oversized_counts_are_a_located_error(tmp_path, capsys):
+    from gate.compare import load_run
+    from gate.results import load_results
+
+    MAX_COUNT = 10_000_000  # per attack (gate/schemas/results.json, gate.compare.MAX_COUNT)
+
+    good = _results_file(tmp_path, "good.json", _attacks())
+    for value in (10 ** 8, 1e30):
+        atts = _attacks()
+        atts[3]["attempts"] = value
+        p = _results_file(tmp_path, "big.json", atts)
+        assert main(["compare", "--baseline", good, "--results", p]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{p}:" in err and "attacks[3].attempts" in err and "maximum" in err
+        for load in (load_run, load_results):
+            with pytest.raises(ConfigError, match=r"attacks\[3\]\.attempts"):
+                load(p)
+    atts = _attacks()
+    atts[0]["attempts"] = MAX_COUNT
+    load_run(_results_file(tmp_path, "max.json", atts))  # the limit itself is fine
+    with pytest.raises(ConfigError, match="totals.attempts"):
+        load_run(_results_file(tmp_path, "tot.json", _attacks(), totals={"attempts": 10 ** 13}))
+    b = run([(f"a{k}", "c", 1, 20) for k in range(12)])
+    c = run([(f"a{k}", "c", 1, 20) for k in range(11)] + [("a11", "c", 5, 10 ** 8)])
+    with pytest.raises(UsageError, match=r"attacks\[11\]\.attempts"):
+        compare(b, c)
+
+
+def test_integral_float_counts_agree_between_compare_and_validate(tmp_path, capsys):
+    from gate.compare import load_run
+    from gate.results import load_results
+
+    atts = _attacks()
+    atts[2]["attempts"] = 20.0
+    p = _results_file(tmp_path, "float.json", atts)
+    load_results(p)
+    assert main(["validate", p]) == 0
+    data = load_run(p)
+    assert data["attacks"][2]["attempts"] == 20 and type(data["attacks"][2]["attempts"]) is int
+    capsys.readouterr()
+    assert main(["compare", "--baseline", p, "--results", p]) == 0
+    atts[2]["attempts"] = 20.5
+    half = _results_file(tmp_path, "half.json", atts)
+    for load in (load_run, load_results):
+        with pytest.raises(ConfigError, match=r"attacks\[2\]\.attempts"):
+            load(half)
+
+
+def test_every_load_run_error_is_located(tmp_path):
+    from gate.compare import load_run
+
+    text = json.dumps({"attacks": _attacks(3)}, indent=1)
+    cases = {
+        "nan.json": text.replace('"successes": 1', '"successes": NaN', 1),
+        "inf.json": text.replace('"attempts": 20', '"attempts": -Infinity', 1),
+        "bool.json": text.replace('"successes": 1', '"successes": true', 1),
+        "complete.json": text[:-2] + ',\n "complete": 1\n}',
+        "long.json": text.replace('"attempts": 20', '"attempts": 2' + "0" * 5000, 1),
+    }
+    for name, body in cases.items():
+        p = tmp_path / name
+        p.write_text(body)
+        with pytest.raises(ConfigError) as exc:
+            load_run(p)
+        assert exc.value.line is not None and exc.value.line > 1, (name, str(exc.value))
+        assert "does not look like" not in str(exc.value)
+
+
+def _seq_block(decision, look=2, looks=4):
+    return {"design": "gsd-obf", "looks_planned": looks, "look": look, "decision": decision,
+            "stopped_early": decision is not None, "attacks_run": 20, "attacks_planned": 40,
+            "attempts_run": 400, "attempts_planned": 800, "history": []}
+
+
+def test_an_incomplete_run_is_an_error_unless_stopped_by_its_sequential_design(tmp_path, capsys):
+    b, c = pair(40, 0.0, seed=22)
+    for a in c["attacks"]:
+        a["planned"] = 20
+    half = json.loads(json.dumps(c))
+    half["attacks"][0]["attempts"] = half["attacks"][0]["successes"] = 0  # never ran
+    half["complete"] = False
+    v = compare(b, half)
+    assert v.verdict == "error" and v.exit_code == 3
+    assert "The run did not finish: 780 of 800 planned attempts" in v.reasons[0]
+    assert "asr-gate run --resume" in v.reasons[0]
+    assert [ch.ok for ch in v.checks if ch.name == "complete"] == [False]
+    # the whole file path: exit 3 (could not measure)
+    bp, cp = _write(tmp_path, "b.json", b), _write(tmp_path, "c.json", half)
+    assert main(["compare", "--baseline", bp, "--results", cp]) == 3
+    assert "did not finish" in capsys.readouterr().out
+    # a sequential run that decided at look 2 stopped early by design: compared, and said so
+    seq = compare(b, dict(c, complete=False, sequential=_seq_block("pass")))
+    assert seq.verdict != "error"
+    assert any("stopped early at look 2 of 4" in r for r in seq.reasons)
+    assert [ch.ok for ch in seq.checks if ch.name == "complete"] == [True]
+    # ... but one interrupted before any decision did not finish
+    cut = compare(b, dict(c, complete=False, sequential=_seq_block(None)))
+    assert cut.verdict == "error" and "did not finish" in cut.reasons[0]
+    # an incomplete baseline is an error too
+    vb = compare(dict(b, complete=False), b)
+    assert vb.verdict == "error" and vb.reasons[0].startswith("The baseline run did not finish")
+    assert compare(dict(b, complete=True), dict(b, complete=True)).verdict == "pass"
+
+
+def test_cli_plan_needs_two_attacks(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", "--baseline-asr", "0.1", "--margin", "0.05", "--attacks", "1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--attacks: must be at least 2" in err and "Traceback" not in err
+    assert main(["plan", "--baseline-asr", "0.1", "--margin", "0.05", "--attacks", "2", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["repeats_needed"] is None and out["attacks"] == 2
+
+
+def test_suite_categories_no_longer_take_margins(tmp_path):
+    """Margins and ceilings live in policy files; the suite schema used to accept and ignore them."""
+    from gate.config import load_document, validate
+
+    for key in ("margin", "max_asr"):
+        p = tmp_path / f"s-{key}.yaml"
+        p.write_text(f"suite: s\ncategories:\n  inj:\n    description: x\n    {key}: 0.02\n"
+                     "attacks:\n  - {id: a, category: inj, prompt: hi}\n")
+        with pytest.raises(ConfigError, match=f"categories.inj.{key}: unknown key"):
+            validate(load_document(p), "suite")
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("suite: s\ncategories:\n  inj:\n    description: x\n"
+                  "attacks:\n  - {id: a, category: inj, prompt: hi}\n")
+    validate(load_document(ok), "suite")

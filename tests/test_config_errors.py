@@ -137,3 +137,18 @@ def test_subprocess_no_traceback(name):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     _one_line_error(proc.stderr, name, EXPECT[name][1], EXPECT[name][0])
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('{"schema": "asr-gate/results/v1", "x": ' + "9" * 5000 + "}", "invalid value"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("a:\n" + "".join("  " * i + f"- k{i}:\n" for i in range(1, 400)), None),
+])
+def test_pathological_documents_are_one_line_errors(tmp_path, capsys, text, needle):
+    p = tmp_path / "weird.json"
+    p.write_text(text)
+    code = main(["validate", str(p)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "internal error" not in err
+    if needle:
+        assert needle in err

@@ -222,3 +222,40 @@ def test_junit_error_verdict():
                 {"attacks": [{"id": "b", "attempts": 1, "successes": 0}]}, Policy())
     root = ET.fromstring(junit.render(v))
     assert root.find("testsuite").get("errors") == "1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Review fixes (each test failed before its fix)
+# ---------------------------------------------------------------------------------------------
+
+def _one_category_regression():
+    base = {"attacks": [{"id": f"a{k}", "category": "inj", "attempts": 20, "successes": 0} for k in range(12)]}
+    cand = {"attacks": [{"id": f"a{k}", "category": "inj", "attempts": 20, "successes": 10} for k in range(12)]}
+    return compare(base, cand, Policy())
+
+
+def test_junit_counts_one_regression_once_with_a_single_category():
+    v = _one_category_regression()
+    assert v.verdict == "fail" and list(v.categories) == ["inj"]
+    suite = ET.fromstring(junit.render(v)).find("testsuite")
+    groups = [c.get("name") for c in suite.findall("testcase") if c.get("classname") == "asr-gate.group"]
+    assert groups == ["overall"]
+    assert suite.get("failures") == "1"
+
+
+def test_markdown_footer_uses_the_policys_power():
+    base = {"attacks": [{"id": f"a{k}", "category": "c", "attempts": 20, "successes": k % 5} for k in range(12)]}
+    md = markdown.render(compare(base, base, Policy(power=0.9)))
+    assert "with 90% power" in md and "80% power" not in md
+    assert "with 80% power" in markdown.render(compare(base, base, Policy()))
+
+
+def test_markdown_says_what_the_hidden_categories_are():
+    # 70 categories of 2 attacks: every one is inconclusive (too small to ever pass)
+    rows = [{"id": f"a{k}", "category": f"cat{k // 2:02d}", "attempts": 20, "successes": 2} for k in range(140)]
+    v = compare({"attacks": rows}, {"attacks": rows}, Policy(), top=0)
+    assert len(v.categories) == 70 and {g.verdict for g in v.categories.values()} == {"inconclusive"}
+    md = markdown.render(v)
+    hidden = 70 - markdown.MAX_CATEGORY_ROWS
+    assert f"{hidden} more categories are not shown ({hidden} inconclusive)" in md
+    assert "that passed" not in md

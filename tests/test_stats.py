@@ -433,3 +433,48 @@ def test_sign_flip_single_attack_is_never_significant():
     for d in (0.0, 0.05, 0.5, -0.2):
         r = stats.sign_flip_test([d])
         assert r.p_value >= 0.5 and r.lower == -1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Review fixes (each test failed before its fix)
+# ---------------------------------------------------------------------------------------------
+
+def test_planner_with_fewer_than_two_attacks_is_a_clear_answer_not_a_crash():
+    assert stats.plan_repeats(0.05, 1, 0.1, 0.09) is None  # used to be ceil(NaN): ValueError
+    assert stats.mde(1, 0.02, use_t=True) == math.inf
+    assert stats.predicted_power(0.05, 1, 0.02) == 0.0
+    p = stats.plan(0.1, 0.05, attacks=1)
+    assert p.repeats is None and p.mde is None and p.power is None and p.attacks >= 2
+    assert stats.plan_repeats(0.05, 2, 0.0, 0.09) is not None  # two attacks: defined
+
+
+def test_ratio_contributions_average_to_the_ratio_estimator():
+    rng = np.random.default_rng(3)
+    K = 9
+    mb, mc = rng.integers(1, 300, K), rng.integers(1, 300, K)
+    b, c = rng.binomial(mb, 0.2), rng.binomial(mc, 0.3)
+    d = stats.ratio_contributions(b, mb, c, mc)
+    pd_ = stats.paired_difference(b, mb, c, mc)
+    assert d.mean() == pytest.approx(pd_.delta, abs=1e-12)
+    assert d.std(ddof=1) / math.sqrt(K) == pytest.approx(pd_.se, rel=1e-9)
+    # equal attempts: the plain per-attack differences
+    m = np.full(K, 20)
+    assert stats.ratio_contributions(b % 21, m, c % 21, m) == pytest.approx((c % 21) / 20 - (b % 21) / 20)
+    # vectorised along the last axis
+    batch = stats.ratio_contributions(np.stack([b, b]), np.stack([mb, mb]), np.stack([c, c]), np.stack([mc, mc]))
+    assert batch.shape == (2, K) and batch[1] == pytest.approx(d)
+
+
+def test_paired_difference_takes_its_bounds_from_one_sided_bounds(monkeypatch):
+    calls = []
+    real = stats.one_sided_bounds
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "one_sided_bounds", spy)
+    r = stats.paired_difference([1, 2, 0, 3], [10] * 4, [2, 4, 1, 3], [10] * 4, alpha=0.05, pass_alpha=0.025)
+    assert calls
+    lo, hi = real(r.delta, r.se, 3, 0.05, 0.025)
+    assert (r.lower, r.upper) == pytest.approx((lo, hi))

@@ -36,7 +36,8 @@ def _count(s: str) -> int:
 def _attacks(s: str) -> int:
     v = _count(s)
     if v < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2 (the gate's paired test needs two attacks or more): {s!r}")
+        raise argparse.ArgumentTypeError(f"must be at least 2 (the gate's paired test needs two or more attacks): "
+                                         f"{s!r}")
     return v
 
 

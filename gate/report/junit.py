@@ -1,6 +1,7 @@
 """JUnit XML rendering of a `Verdict`, for CI systems and test-report actions.
 
-One ``<testcase>`` per group (overall and each category; a ``<failure>`` when that group fails,
+One ``<testcase>`` per group (overall, and each category when there are two or more: a single
+category is the overall group itself, so it is not listed twice; a ``<failure>`` when that group fails,
 ``<skipped>`` when it is inconclusive), one per ceiling, and one per regressed attack of the
 exploratory drill-down (these never fail on their own: the attack test is exploratory; details
 go to ``<system-out>``). A measurement error is an ``<error>`` testcase.
@@ -42,7 +43,7 @@ def render(verdict) -> str:
         err = ET.SubElement(tc, "error", message=xml_text(v.reasons[0] if v.reasons else "error", 500),
                             type="MeasurementError")
         err.text = xml_text("\n".join(v.reasons))
-    groups = ([v.overall] if v.overall else []) + [g for g in v.categories.values()]
+    groups = ([v.overall] if v.overall else []) + (list(v.categories.values()) if len(v.categories) > 1 else [])
     for g in groups:
         tc = case("asr-gate.group", "overall" if g is v.overall else f"category {g.name}")
         detail = (f"ASR {_pct(g.baseline_asr)} -> {_pct(g.candidate_asr)} ({_pts(g.delta)} points), "

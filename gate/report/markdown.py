@@ -69,8 +69,22 @@ def _main_table(v) -> tuple[str, int]:
     shown = sorted(cats, key=lambda g: (order.get(g.verdict, 4), g.name))[:MAX_CATEGORY_ROWS]
     shown.sort(key=lambda g: g.name)
     rows.extend(_group_row(g, False) for g in shown)
-    hidden = len(cats) - len(shown)
+    kept = {id(g) for g in shown}
+    hidden = [g for g in cats if id(g) not in kept]
     return "\n".join(rows), hidden
+
+
+def _hidden_note(hidden) -> str:
+    """"_12 more categories are not shown (10 passed, 2 inconclusive)._" (rows are kept by severity)."""
+    words = {"pass": "passed", "warn": "passed with a warning", "inconclusive": "inconclusive", "fail": "failed",
+             "error": "error"}
+    counts: dict[str, int] = {}
+    for g in hidden:
+        counts[g.verdict] = counts.get(g.verdict, 0) + 1
+    parts = ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(counts.items(),
+                      key=lambda kv: list(words).index(kv[0]) if kv[0] in words else 99))
+    noun = "category is" if len(hidden) == 1 else "categories are"
+    return f"_{len(hidden)} more {noun} not shown ({parts}); see the JSON report._"
 
 
 def _ceilings(v) -> str:
@@ -151,10 +165,13 @@ def _footer(v) -> str:
     corr = {"holm": "Holm-adjusted over overall + categories", "bh": "Benjamini–Hochberg over overall + categories",
             "none": "not adjusted"}[pol.correction]
     sf = any(g.method.startswith("sign-flip") for g in ([v.overall] if v.overall else []) + list(v.categories.values()))
+    tol = v.overall.margin if v.overall is not None else pol.margin
+    own = any(g.margin != tol for g in v.categories.values()) if len(v.categories) > 1 else False
     return ("<sub>Paired per-attack test with attack-clustered standard errors (Student t, K−1 df); "
-            f"{side}, tolerance {100 * pol.margin:.1f} points, p-values {corr}. "
+            f"{side}, tolerance {100 * tol:.1f} points" + (" (categories: their own, from the policy)" if own else "")
+            + f", p-values {corr}. "
             "The interval is for the change in ASR (percentage points). MDE = the smallest increase the run could "
-            "detect with 80% power. ASR = successful attempts ÷ judged attempts; errors are excluded."
+            f"detect with {_level(pol.power)} power. ASR = successful attempts ÷ judged attempts; errors are excluded."
             + (" ‡ fewer than %d attacks: exact sign-flip test." % pol.min_attacks_for_t if sf else "")
             + "</sub>")
 
@@ -172,7 +189,7 @@ def render(verdict, max_chars: int = MAX_CHARS) -> str:
     if v.overall is not None:
         table, hidden = _main_table(v)
         if hidden:
-            table += f"\n\n_{hidden} more categories that passed are not shown._"
+            table += "\n\n" + _hidden_note(hidden)
         required.append(table)
     if v.ceilings:
         required.append(_ceilings(v))

@@ -62,8 +62,11 @@ def render(verdict) -> str:
                          f"{ci:<20} {_p(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
         levels = (f"one-sided alpha {pol.alpha:g}" if pol.alpha == pol.pass_alpha
                   else f"one-sided alpha {pol.alpha:g} to fail, {pol.pass_alpha:g} to pass")
-        lines.append(f"  ({levels}, tolerance {100 * pol.margin:.1f} points, "
-                     f"{pol.correction} correction; change and interval in percentage points)")
+        tol = v.overall.margin if v.overall is not None else pol.margin
+        own = len(groups) > 1 and any(g.margin != tol for g in groups[1:])
+        lines.append(f"  ({levels}, tolerance {100 * tol:.1f} points"
+                     + (" (categories: their own, from the policy)" if own else "")
+                     + f", {pol.correction} correction; change and interval in percentage points)")
     if v.ceilings:
         lines += ["", "  ceilings (candidate ASR vs max_asr):"]
         for c in v.ceilings:
