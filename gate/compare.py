@@ -712,11 +712,15 @@ def _short(name: str, n: int = _NAME_LEN) -> str:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+    from .report.fmt import pct
+
+    return pct(x)
 
 
 def _pts(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f} points"
+    from .report.fmt import pts
+
+    return pts(x, " points")
 
 
 def _pv(p: float) -> str:

@@ -12,14 +12,7 @@ import math
 import xml.etree.ElementTree as ET
 
 from .escape import xml_text
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
-
-
-def _pts(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
+from .fmt import pct as _pct, pts as _pts
 
 
 def _p(p) -> str:

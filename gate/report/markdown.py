@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from .escape import md_escape, mermaid_label
+from .fmt import pct as _pct, pts as _pts, pvalue
 
 MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "⛔"}
 HEAD = {"pass": "PASS", "warn": "PASS with a warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
@@ -27,18 +28,8 @@ MAX_CHART_CATEGORIES = 20
 MAX_LISTED_IDS = 30
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
-
-
-def _pts(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
-
-
 def _p(p) -> str:
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    return "&lt;0.001" if p < 0.001 else f"{p:.3f}"
+    return pvalue(p, less_than="&lt;")
 
 
 def _level(conf: float) -> str:

@@ -13,7 +13,9 @@ def _safe(text: str, width: int = 40) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "  n/a" if x is None else f"{100 * x:5.1f}%"
+    from .fmt import pct
+
+    return pct(x, width=6)
 
 
 def _ci(ci: Any) -> str:

@@ -9,23 +9,14 @@ import math
 import textwrap
 
 from .escape import log_escape
+from .fmt import pct, pts as _pts, pvalue as _p
 
 _HEAD = {"pass": "PASS", "warn": "PASS (with a warning)", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
          "error": "ERROR"}
 
 
 def _pct(x) -> str:
-    return "  n/a" if x is None or not math.isfinite(x) else f"{100 * x:5.1f}%"
-
-
-def _pts(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}"
-
-
-def _p(p) -> str:
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return pct(x, width=6)
 
 
 def _eq(p) -> str:

@@ -1,0 +1,27 @@
+"""Number formatting shared by every view of a verdict (one place decides how n/a looks)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _missing(x: Any) -> bool:
+    return x is None or not math.isfinite(x)
+
+
+def pct(x: float | None, width: int = 0) -> str:
+    """0.123 → '12.3%' (right-aligned in `width` characters when given); None/NaN → 'n/a'."""
+    text = "n/a" if _missing(x) else f"{100 * x:.1f}%"
+    return text.rjust(width) if width else text
+
+
+def pts(x: float | None, unit: str = "") -> str:
+    """A change in percentage points with its sign: 0.05 → '+5.0' (+ `unit`); None/NaN → 'n/a'."""
+    return "n/a" if _missing(x) else f"{100 * x:+.1f}{unit}"
+
+
+def pvalue(p: float | None, less_than: str = "<", digits: int = 3) -> str:
+    """0.0123 → '0.012', tiny → '<0.001' (`less_than` lets Markdown pass '&lt;'); None/NaN → 'n/a'."""
+    if _missing(p):
+        return "n/a"
+    return f"{less_than}0.001" if p < 0.001 else f"{p:.{digits}f}"
