@@ -34,4 +34,4 @@ bench: $(STAMP)
 	$(PY) bench/calibration.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache build *.egg-info
