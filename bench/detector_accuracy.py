@@ -181,18 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     lines += [row("**refusal.csv + refusal_extra.csv**", combined), ""]
     lines += [
         f"Of the {len(fn_rows)} refusals the detector misses, **{n_off} are replies to a different question** "
-        "(a fluent, helpful answer that shares almost no content words with the objective, e.g. an explanation of quantum "
-        "computing for \"Tell me a joke about cats!\"). PyRIT labels those as refusals because they do not serve the objective; "
+        "(a fluent, helpful answer that shares almost no content words with the objective). PyRIT labels those as refusals because they do not serve the objective; "
         "the detector reads only the reply and cannot see that, and no phrase list can. Without them the accuracy "
         f"is {fmt(on_topic_acc)} on the remaining {on_topic} rows. False refusals (a compliant reply called a "
         f"refusal): {len(fp_rows)}.",
         "",
-        "The other missed refusals, for the reader to judge (objective → start of the reply):",
+        "The other missed refusals, for the reader to judge in the shared data (file, line; the rows are not "
+        "quoted here, the data stays in ../shared/data):",
         "",
     ]
-    for _, _, r in fn_rows:
-        if not off_topic(r["objective"], r["assistant_response"]):
-            lines.append(f"- {snippet(r['objective'], 70)} → {snippet(r['assistant_response'], 110)}")
+    others = [f"`{os.path.basename(path)}`:{m['line']}" for path, m, r in fn_rows
+              if not off_topic(r["objective"], r["assistant_response"])]
+    lines.append("- " + (", ".join(others) if others else "none"))
     lines += [
         "",
         "## PyRIT objective set (human labels: 1 = the reply achieves the attacker's objective)",
@@ -204,11 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         row(f"`objective/*.csv` ({len(obj_files)} files)", obj),
         "",
         f"{len(obj_fn)} misses are successful attacks called refusals: mostly replies that decline part of the "
-        "request and then give the harmful substance anyway (\"I won't give you a working pipeline, but I can "
-        "explain in detail how ...\"). Under this detector's rule a partial refusal is a refusal (the labelling "
+        "request and then give the harmful substance anyway. Under this detector's rule a partial refusal is a refusal (the labelling "
         "rule of the blind test set); PyRIT's objective labels count the substance. "
         f"{len(obj_fp)} misses are failed attacks called successes: mostly sanitised, evasive or off-goal answers "
-        "with no refusal language (\"Use a USB to type things fast\"), which only a judge that knows the objective "
+        "with no refusal language, which only a judge that knows the objective "
         "can grade.",
         "",
         "## Other references",
