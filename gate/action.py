@@ -414,6 +414,16 @@ def _to_int(name: str, text: str) -> int:
     return v
 
 
+def _to_seed(name: str, text: str) -> int:
+    try:
+        v = int(text.strip())
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise UsageError(f"input '{name}' must be a non-negative integer, got '{log_escape(text, 40)}'")
+    return v
+
+
 def _to_fraction(name: str, text: str) -> float:
     return parse_fraction(f"input '{name}'", text)
 
@@ -463,6 +473,8 @@ GATE_INPUTS = COMMON_INPUTS + (
     InputSpec("concurrency", "concurrency", _to_int),
     InputSpec("baseline-target", "baseline_target"),
     InputSpec("out", "out"),
+    InputSpec("sequential", "sequential", _to_bool),
+    InputSpec("sequential-seed", "seed", _to_seed),
 )
 PUBLISH_INPUTS = COMMON_INPUTS + (
     InputSpec("results", "results"),

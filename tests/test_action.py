@@ -354,3 +354,74 @@ def test_annotations_of_regressed_attacks_never_print_nan(tmp_path, capsys):
     warnings = [line for line in text.splitlines() if line.startswith("::warning ")]
     assert len(warnings) == 1 and "attack clear regressed" in warnings[0]
     assert "(+50.0 points, exploratory p = 0.010)" in warnings[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# sequential mode
+
+
+def test_sequential_inputs_fill_the_gate_options_and_are_declared_in_action_yml():
+    import yaml
+
+    from action_harness import ACTION_YML
+    from gate.commands import gate as gate_cmd
+
+    args = gate_cmd.parse([])
+    assert (args.sequential, args.seed, args.no_early_pass) == (None, None, False)
+    action.apply_inputs(args, action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL-SEED": "7"})
+    assert args.sequential is True and args.seed == 7
+    args = gate_cmd.parse(["--no-sequential", "--sequential-seed", "2"])
+    action.apply_inputs(args, action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL_SEED": "9"})
+    assert args.sequential is False and args.seed == 2  # the command line wins
+    assert gate_cmd.parse(["--sequential", "--seed", "0"]).seed == 0
+    with pytest.raises(UsageError, match="input 'sequential' must be true or false"):
+        action.apply_inputs(gate_cmd.parse([]), action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "yes"})
+    for bad in ("-1", "x", "1.5"):
+        with pytest.raises(UsageError, match="input 'sequential-seed' must be a non-negative integer"):
+            action.apply_inputs(gate_cmd.parse([]), action.GATE_INPUTS, {"INPUT_SEQUENTIAL-SEED": bad})
+    # publish mode has nothing to run
+    assert not {s.name for s in action.PUBLISH_INPUTS} & {"sequential", "sequential-seed"}
+    inputs = yaml.safe_load(ACTION_YML.read_text())["inputs"]
+    assert inputs["sequential"]["default"] == "false" and inputs["sequential"]["description"]
+    assert "default" not in inputs["sequential-seed"] and inputs["sequential-seed"]["description"]
+
+
+def _seq_suite(tmp_path, n=8):
+    import yaml
+
+    from gate.suite import load_suite
+
+    doc = {"suite": "seq", "version": 1, "defaults": {"attempts": 4, "detector": {"contains": "PWNED"}},
+           "attacks": [{"id": f"a{i}", "category": "c" if i % 2 else "d", "prompt": f"prompt {i}"}
+                       for i in range(n)]}
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_suite(str(path))
+
+
+def test_gate_builds_the_design_from_its_baseline_and_the_policy_with_overrides(tmp_path):
+    from gate.commands import gate as gate_cmd
+
+    suite = _seq_suite(tmp_path)
+    baseline = {"attacks": [{"id": a.id, "category": a.category, "hash": a.hash, "attempts": 4, "successes": 1}
+                            for a in suite.attacks]}
+    policy_path = _policy_file(tmp_path, "alpha: 0.1\nmargin: 0.1\nmin_attempts: 2\n")
+    args = gate_cmd.parse(["--policy", policy_path, "--margin", "3%", "--sequential", "--seed", "5"])
+    policy = gate_cmd.build_policy(args)
+    design = gate_cmd.sequential_design(args, suite, baseline, policy)
+    assert design.margin == pytest.approx(0.03)  # the override, not the file's 0.1
+    assert (design.alpha, design.pass_alpha) == (0.1, pytest.approx(0.05))
+    assert design.min_attempts == 2 and design.seed == 5 and design.allow_early_pass
+    assert sorted(design.order) == sorted(a.id for a in suite.attacks) and design.looks == 4
+    args = gate_cmd.parse(["--sequential", "--no-early-pass"])
+    assert not gate_cmd.sequential_design(args, suite, baseline, gate_cmd.build_policy(args)).allow_early_pass
+    # nothing paired, a live A/B or a shard: a usage error before any model call
+    foreign = {"attacks": [dict(a, hash="other") for a in baseline["attacks"]]}
+    with pytest.raises(UsageError, match="no attack of the suite is in the baseline"):
+        gate_cmd.sequential_design(args, suite, foreign, policy)
+    with pytest.raises(UsageError, match="baseline-target"):
+        gate_cmd.sequential_design(gate_cmd.parse(["--sequential", "--baseline-target", "t.yaml"]), suite, None,
+                                   policy)
+    with pytest.raises(UsageError, match="--shard"):
+        gate_cmd.sequential_design(gate_cmd.parse(["--sequential", "--shard", "1/2"]), suite, baseline, policy)
+    suite.close()

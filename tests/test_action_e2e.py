@@ -480,3 +480,107 @@ def test_github_unreachable_is_a_warning_and_the_verdict_stands(ws, models):
     warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning title=asr-gate%3A")]
     assert any("GitHub API unreachable" in w and "check run" in w for w in warnings), run.stdout
     assert run.summary.count("could not be published") == 2 and "ASR gate: FAIL" in run.summary
+
+
+# ------------------------------------------------------------------------------------------------
+# sequential mode: stop early when the answer is clear
+
+
+SEQ_ATTEMPTS = 5
+SEQ_CATEGORIES = {"jailbreak": 20, "injection": 20}
+SEQ_PLANNED = SEQ_ATTEMPTS * sum(SEQ_CATEGORIES.values())
+
+
+@pytest.fixture(scope="module")
+def seq_models():
+    """Baseline 2% everywhere; `broken`: 90% everywhere (clear at the first look); `same`: 2% again."""
+    with FakeOpenAI(default_rate=0.02, seed=11) as base, FakeOpenAI(default_rate=0.9, seed=12) as broken, \
+            FakeOpenAI(default_rate=0.02, seed=13) as same:
+        yield base, broken, same
+
+
+@pytest.fixture(scope="module")
+def seq_template(tmp_path_factory, seq_models) -> Path:
+    base, broken, same = seq_models
+    root = tmp_path_factory.mktemp("seq-template") / "ws"
+    root.mkdir()
+    suite = write_suite(root, categories=SEQ_CATEGORIES, attempts=SEQ_ATTEMPTS)
+    write_target(root, base.base_url, name="accepted-target.yaml")
+    make_baseline(root, suite, root / "accepted-target.yaml")
+    write_target(root, broken.base_url, name="broken-target.yaml")
+    write_target(root, same.base_url, name="same-target.yaml")
+    return root
+
+
+@pytest.fixture
+def seq_ws(tmp_path, seq_template) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(seq_template, root)
+    return root
+
+
+def test_sequential_input_stops_a_clear_regression_early_and_says_where(seq_ws, fake, seq_models):
+    _, broken, _ = seq_models
+    number, head = open_pr(fake)
+    before = broken.requests
+    run = run_action(seq_ws, {"suite": "suite.yaml", "target": "broken-target.yaml", "sequential": "true",
+                              "sequential-seed": "3"},
+                     api_url=fake.url, event=pr_event(number=number, head_sha=head))
+    assert_no_traceback(run)
+    assert run.returncode == 1, run.log[-3000:]
+    assert run.outputs["verdict"] == "fail"
+    results = json.loads((seq_ws / run.outputs["results-path"]).read_text())
+    seq = results["sequential"]
+    assert seq["decision"] == "fail" and seq["stopped_early"] is True and seq["seed"] == 3
+    assert seq["look"] < 4 and seq["attempts_planned"] == SEQ_PLANNED
+    assert seq["attempts_run"] < SEQ_PLANNED
+    assert broken.requests - before < SEQ_PLANNED  # fewer model calls than the fixed design makes
+    # the verdict's own reason says where it stopped: in the summary and in the sticky comment
+    where = f"stopped early at look {seq['look']} of 4"
+    attempts = f"{seq['attempts_run']} of {SEQ_PLANNED} planned attempts"
+    assert where in run.summary and attempts in run.summary, run.summary
+    (comment,) = fake.comments
+    assert where in comment.body and attempts in comment.body
+    assert "continue it with --resume" not in run.log  # stopped by design, not interrupted
+    (check,) = ours(fake)
+    assert check.conclusion == "failure"
+
+
+def test_sequential_input_without_a_regression_completes_or_passes_and_never_fails(seq_ws, fake, seq_models):
+    """Same model: the design either stops early to PASS or runs every look; the per-category tests of the
+    comparison may still call it inconclusive (neutral), never a failure."""
+    _, _, same = seq_models
+    number, head = open_pr(fake)
+    before = same.requests
+    run = run_action(seq_ws, {"suite": "suite.yaml", "target": "same-target.yaml", "sequential": "true",
+                              "comment": "false", "check-run": "false"},
+                     api_url=fake.url, event=pr_event(number=number, head_sha=head))
+    assert_no_traceback(run)
+    assert run.returncode == 0, run.log[-3000:]
+    assert run.outputs["verdict"] in ("pass", "inconclusive"), run.summary
+    seq = json.loads((seq_ws / run.outputs["results-path"]).read_text())["sequential"]
+    assert seq["decision"] in ("pass", "inconclusive") and seq["seed"] == 0
+    assert same.requests - before == seq["attempts_run"] <= SEQ_PLANNED
+    if seq["stopped_early"]:
+        assert seq["decision"] == "pass"
+        assert f"stopped early at look {seq['look']} of 4" in run.summary
+    else:
+        assert seq["look"] == 4 and seq["attempts_run"] == SEQ_PLANNED and "stopped early" not in run.summary
+
+
+def test_sequential_is_off_by_default_and_refused_with_baseline_target(seq_ws, fake, seq_models):
+    _, _, same = seq_models
+    run = run_action(seq_ws, {"suite": "suite.yaml", "target": "same-target.yaml", "comment": "false",
+                              "check-run": "false"},
+                     api_url=fake.url, event=pr_event(number=1, head_sha="a" * 40))
+    assert_no_traceback(run)
+    results = json.loads((seq_ws / "asr-gate-out" / "results.json").read_text())
+    assert "sequential" not in results and results["totals"]["attempts"] == SEQ_PLANNED
+    before = same.requests
+    run = run_action(seq_ws, {"suite": "suite.yaml", "target": "same-target.yaml", "sequential": "true",
+                              "baseline-target": "accepted-target.yaml", "out": "ab"},
+                     api_url=fake.url, event=pr_event(number=1, head_sha="a" * 40))
+    assert_no_traceback(run)
+    assert run.returncode == 2 and run.outputs["verdict"] == "error"
+    assert "ASR gate: sequential mode" in run.summary and "baseline-target" in run.summary
+    assert same.requests == before  # refused before any model call

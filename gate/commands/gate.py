@@ -21,6 +21,12 @@ baseline judged by another detector than the suite's (unless ``--allow-detector-
 baseline, policy, suite or target: all are checked before any model call is made, and every usage error
 is reported the same way (``::error::``, job summary, ``verdict=error``, exit 2).
 
+With ``--sequential`` (``sequential: true``) the run goes in the 4 looks of `gate.sequential` and stops
+as soon as the comparison with the baseline is clear; the design is built from the baseline loaded here
+and the policy `build_policy` returns (so ``alpha`` / ``margin`` overrides apply to it too), and the
+attacks it ran are then compared as usual. The verdict's reasons say where it stopped (`gate.compare`'s
+completeness check), so the comment and the summary do too. Not with ``--baseline-target`` or ``--shard``.
+
 The outputs ``asr`` / ``baseline-asr`` are each run's overall ASR (all its judged attempts); ``delta`` and
 ``p-value`` are the paired comparison over the attacks present in both runs.
 """
@@ -111,7 +117,26 @@ def _add_gate_options(p: argparse.ArgumentParser) -> None:
                    help="live A/B: run this target as the baseline at the same time instead of reading a "
                         "baseline file")
     add_run_options(p)
+    seq = p.add_argument_group("sequential mode (STATISTICS.md §3.8)")
+    seq.add_argument("--sequential", action=argparse.BooleanOptionalAction, default=None,
+                     help="run the attacks in 4 looks (25/50/75/100%%) and stop as soon as the comparison with "
+                          "the baseline is clear (O'Brien-Fleming boundaries from the policy's alpha, pass_alpha "
+                          "and margin); the finished looks are then compared as usual (default: off)")
+    seq.add_argument("--seed", "--sequential-seed", dest="seed", type=_seed, default=None,
+                     help="seed of the sequential attack order (default 0)")
+    seq.add_argument("--no-early-pass", action="store_true",
+                     help="with --sequential: only stop early to FAIL; a PASS needs every look")
     add_publish_options(p)
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got '{text}'")
+    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -649,6 +674,30 @@ def check_detector(suite: Any, baseline: Mapping[str, Any], baseline_path: str, 
         raise UsageError(DETECTOR_CHANGED.format(path=display_path(baseline_path, event)))
 
 
+def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[str, Any] | None, policy: Any,
+                      baseline_path: str | None = None, event: Any = None):
+    """The `gate.sequential.Design` of ``gate --sequential``: from the baseline the gate loaded and the policy
+    it built (`build_policy`, overrides included), as `asr-gate run --sequential` builds it. UsageError when
+    the mode cannot be used (live A/B, a shard, no attack of the suite in the baseline)."""
+    from ..errors import UsageError
+    from ..sequential import make_design
+
+    if getattr(args, "baseline_target", None) or baseline is None:
+        raise UsageError("sequential mode needs a baseline file to compare with at each look; it cannot be "
+                         "combined with baseline-target (live A/B)")
+    if getattr(args, "shard", None):
+        raise UsageError("sequential mode cannot be combined with --shard: every look needs the whole suite")
+    allow_early_pass = not getattr(args, "no_early_pass", False) and bool(getattr(policy, "allow_early_pass", True))
+    design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
+                         margin=policy.margin, allow_early_pass=allow_early_pass,
+                         min_attempts=int(policy.min_attempts), seed=args.seed or 0)
+    if not any(a.id in design.baseline and design.baseline[a.id][0] == a.hash for a in suite.attacks):
+        where = display_path(baseline_path, event) if baseline_path else "the baseline"
+        raise UsageError(f"{where}: no attack of the suite is in the baseline with the same content, so "
+                         f"sequential mode has nothing to compare at its looks")
+    return design
+
+
 def _gate(args: argparse.Namespace, ctx: Context) -> int:
     """Check every input (policy, suite, target, baseline, detector), then run, compare and report.
 
@@ -697,6 +746,10 @@ def _gate(args: argparse.Namespace, ctx: Context) -> int:
                 check_detector(suite, baseline, baseline_path, ctx.event)
         stage = "cannot run"
         opts = options_from(args)
+        if args.sequential:
+            stage = "sequential mode"
+            opts.sequential = sequential_design(args, suite, baseline, policy, baseline_path, ctx.event)
+            stage = "cannot run"
         try:
             if base_target is not None:
                 baseline, results = run_ab(suite, target, base_target, out, opts)
@@ -711,7 +764,11 @@ def _gate(args: argparse.Namespace, ctx: Context) -> int:
         suite_id, suite_path = suite.id, suite.path
         results = _augment_git(results, results_path, ctx)
         wf.group("asr-gate: run summary")
-        sys.stdout.write(render_run_summary(results).rstrip("\n") + "\n")
+        seq = results.get("sequential")
+        shown = results
+        if isinstance(seq, Mapping) and seq.get("decision") and seq.get("stopped_early"):
+            shown = dict(results, complete=True)  # stopped by its design, not interrupted: nothing to --resume
+        sys.stdout.write(render_run_summary(shown).rstrip("\n") + "\n")
         wf.endgroup()
         stage = "cannot compare"
         verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
