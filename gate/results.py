@@ -80,7 +80,7 @@ def summarise(counts: Iterable[AttackCount]) -> dict[str, Any]:
 def build_results(*, suite: Any, target: Mapping[str, Any], counts: Iterable[AttackCount], started_at: str,
                   finished_at: str, duration_s: float, calls: int, tokens: Mapping[str, int],
                   error_kinds: Mapping[str, int], complete: bool, shard: str | None = None,
-                  git: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  git: Mapping[str, Any] | None = None, attempts_override: int | None = None) -> dict[str, Any]:
     body = {
         "schema": SCHEMA_ID,
         "tool": {"name": "asr-gate", "version": __version__},
@@ -93,6 +93,7 @@ def build_results(*, suite: Any, target: Mapping[str, Any], counts: Iterable[Att
         "duration_s": round(duration_s, 3),
         "complete": complete,
         "shard": shard,
+        "attempts_override": attempts_override,
         "calls": calls,
         "tokens": {"prompt": int(tokens.get("prompt", 0)), "completion": int(tokens.get("completion", 0))},
         "error_kinds": dict(sorted(Counter(error_kinds).items())),
@@ -184,6 +185,10 @@ def merge_results(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 raise UsageError(f"{path}: {key} hash differs from {first_path}'s; shards must come from one suite")
         if r.get("target") != first.get("target"):
             raise UsageError(f"{path}: target differs from {first_path}'s")
+        if r.get("attempts_override") != first.get("attempts_override"):
+            raise UsageError(f"{path}: run with --attempts {r.get('attempts_override') or '(suite default)'}, but "
+                             f"{first_path} with --attempts {first.get('attempts_override') or '(suite default)'}; "
+                             f"shards must use the same attempts")
         if r.get("shard"):
             if r["shard"] in shards:
                 raise UsageError(f"{path}: shard {r['shard']} given twice")

@@ -539,7 +539,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
             suite=suite, target=target.describe(), counts=counts, started_at=started_at,
             finished_at=_now(), duration_s=time.monotonic() - t0, calls=st.calls,
             tokens={"prompt": st.prompt_tokens, "completion": st.completion_tokens},
-            error_kinds=st.error_kinds, complete=complete, shard=shard_label)
+            error_kinds=st.error_kinds, complete=complete, shard=shard_label, attempts_override=opts.attempts)
         if seq_block is not None:
             results["sequential"] = seq_block
         write_json_atomic(out.file(RESULTS), results)

@@ -117,6 +117,8 @@ def test_merge_refuses_what_does_not_add_up(tmp_path, capsys):
     refused(s[1], s[2], t3, needle="target differs")               # another target
     whole = run(tmp_path, suite, target, "whole")[1]
     refused(s[1], whole, needle="is also in")                      # an attack in two files
+    fewer = run(tmp_path, suite, target, "few3", "--shard", "3/3", "--attempts", "3")[1]
+    refused(s[1], s[2], fewer, needle="same attempts")             # another --attempts
     # a shard whose run stopped before the end (call budget): refused unless asked for
     code, cut = run(tmp_path, suite, target, "cut3", "--shard", "3/3", "--max-calls", "7")
     assert code == 3 and load(cut)["complete"] is False
