@@ -45,11 +45,26 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
+def classify_attacks(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, list]:
+    """Match attacks by id and content hash: `paired` (old, new) pairs with the same content, ids of
+    `new`, `removed` and `changed` (same id, different content) attacks."""
+    old_by = {a["id"]: a for a in (old or {}).get("attacks", [])}
+    new_by = {a["id"]: a for a in new.get("attacks", [])}
+    paired, changed = [], []
+    for aid, a in new_by.items():
+        if aid not in old_by:
+            continue
+        if old_by[aid].get("hash") == a.get("hash"):
+            paired.append((old_by[aid], a))
+        else:
+            changed.append(aid)
+    return {"paired": paired, "new": sorted(set(new_by) - set(old_by)),
+            "removed": sorted(set(old_by) - set(new_by)), "changed": sorted(changed)}
+
+
 def paired_attacks(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[dict, dict]]:
     """Attacks present in both with the same content hash (the only ones a comparison may pair)."""
-    old_by_id = {a["id"]: a for a in old.get("attacks", [])}
-    return [(old_by_id[a["id"]], a) for a in new.get("attacks", [])
-            if a["id"] in old_by_id and old_by_id[a["id"]].get("hash") == a.get("hash")]
+    return classify_attacks(old, new)["paired"]
 
 
 def estimates(results: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -154,7 +169,5 @@ def before_after_rows(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
 
 def changed_attacks(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, list[str]]:
     """Ids of attacks added, removed and changed (same id, different content hash)."""
-    old_by = {a["id"]: a for a in (old or {}).get("attacks", [])}
-    new_by = {a["id"]: a for a in new.get("attacks", [])}
-    return {"new": sorted(set(new_by) - set(old_by)), "removed": sorted(set(old_by) - set(new_by)),
-            "changed": sorted(i for i in set(old_by) & set(new_by) if old_by[i].get("hash") != new_by[i].get("hash"))}
+    kinds = classify_attacks(old, new)
+    return {k: kinds[k] for k in ("new", "removed", "changed")}

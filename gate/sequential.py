@@ -322,3 +322,19 @@ def decide_arrays(b, mb, c, mc, cuts: Sequence[int], z_fail: Sequence[float], z_
         if final:
             decision = np.where(decision < 0, 3, decision)
     return decision, stopped_at
+
+
+def design_for(suite: Any, baseline: Mapping[str, Any], policy: Any, *, seed: int = 0,
+               early_pass: bool = True, source: str = "the baseline") -> "Design":
+    """The design of `run --sequential` and `gate --sequential`: `make_design` with the policy's levels,
+    margin and minimum attempts. UsageError when no attack of the suite is in the baseline with the same
+    content (the looks would have nothing to compare)."""
+    from .errors import UsageError
+
+    design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
+                         margin=policy.margin, allow_early_pass=early_pass,
+                         min_attempts=int(policy.min_attempts), seed=seed)
+    if not any(a.id in design.baseline and design.baseline[a.id][0] == a.hash for a in suite.attacks):
+        raise UsageError(f"{source}: no attack of the suite is in the baseline with the same content, so "
+                         f"sequential mode has nothing to compare at its looks")
+    return design

@@ -680,22 +680,16 @@ def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[st
     it built (`build_policy`, overrides included), as `asr-gate run --sequential` builds it. UsageError when
     the mode cannot be used (live A/B, a shard, no attack of the suite in the baseline)."""
     from ..errors import UsageError
-    from ..sequential import make_design
+    from ..sequential import design_for
 
     if getattr(args, "baseline_target", None) or baseline is None:
         raise UsageError("sequential mode needs a baseline file to compare with at each look; it cannot be "
                          "combined with baseline-target (live A/B)")
     if getattr(args, "shard", None):
         raise UsageError("sequential mode cannot be combined with --shard: every look needs the whole suite")
-    allow_early_pass = not getattr(args, "no_early_pass", False) and bool(getattr(policy, "allow_early_pass", True))
-    design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
-                         margin=policy.margin, allow_early_pass=allow_early_pass,
-                         min_attempts=int(policy.min_attempts), seed=args.seed or 0)
-    if not any(a.id in design.baseline and design.baseline[a.id][0] == a.hash for a in suite.attacks):
-        where = display_path(baseline_path, event) if baseline_path else "the baseline"
-        raise UsageError(f"{where}: no attack of the suite is in the baseline with the same content, so "
-                         f"sequential mode has nothing to compare at its looks")
-    return design
+    where = display_path(baseline_path, event) if baseline_path else "the baseline"
+    return design_for(suite, baseline, policy, seed=args.seed or 0,
+                      early_pass=not getattr(args, "no_early_pass", False), source=where)
 
 
 def _gate(args: argparse.Namespace, ctx: Context) -> int:

@@ -82,7 +82,7 @@ def sequential_design(args: argparse.Namespace, suite):
     """The `gate.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
     from ..compare import Policy, load_policy, load_run
     from ..errors import UsageError
-    from ..sequential import make_design
+    from ..sequential import design_for
 
     if not args.baseline:
         raise UsageError("--sequential needs --baseline B.json (the results to compare with at each look)")
@@ -96,14 +96,8 @@ def sequential_design(args: argparse.Namespace, suite):
     if det.get("hash") and det["hash"] != suite.detector_hash():
         raise UsageError(f"{args.baseline}: the baseline was measured with a different detector (detector hash "
                          f"differs), so the two ASRs are not comparable; re-baseline with the current detector")
-    allow_early_pass = not args.no_early_pass and bool(getattr(policy, "allow_early_pass", True))
-    design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
-                         margin=policy.margin, allow_early_pass=allow_early_pass,
-                         min_attempts=int(policy.min_attempts), seed=args.seed)
-    if not any(aid in design.baseline and design.baseline[aid][0] == a.hash
-               for aid, a in ((a.id, a) for a in suite.attacks)):
-        raise UsageError(f"{args.baseline}: no attack of the suite is in the baseline with the same content; "
-                         f"nothing to compare")
+    design = design_for(suite, baseline, policy, seed=args.seed, early_pass=not args.no_early_pass,
+                        source=args.baseline)
     return design, policy
 
 
