@@ -725,13 +725,13 @@ def _short(name: str, n: int = _NAME_LEN) -> str:
 
 
 def _pct(x: float) -> str:
-    from .report.fmt import pct
+    from .formatting import pct
 
     return pct(x)
 
 
 def _pts(x: float) -> str:
-    from .report.fmt import pts
+    from .formatting import pts
 
     return pts(x, " points")
 

@@ -12,7 +12,7 @@ import math
 import xml.etree.ElementTree as ET
 
 from .escape import xml_text
-from .fmt import pct as _pct, pts as _pts
+from ..formatting import pct as _pct, pts as _pts
 
 
 def _p(p) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from .escape import md_escape, mermaid_label
-from .fmt import pct as _pct, pts as _pts, pvalue
+from ..formatting import pct as _pct, pts as _pts, pvalue
 
 MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "⛔"}
 HEAD = {"pass": "PASS", "warn": "PASS with a warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",

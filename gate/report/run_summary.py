@@ -13,7 +13,7 @@ def _safe(text: str, width: int = 40) -> str:
 
 
 def _pct(x: float | None) -> str:
-    from .fmt import pct
+    from ..formatting import pct
 
     return pct(x, width=6)
 

@@ -9,7 +9,7 @@ import math
 import textwrap
 
 from .escape import log_escape
-from .fmt import pct, pts as _pts, pvalue as _p
+from ..formatting import pct, pts as _pts, pvalue as _p
 
 _HEAD = {"pass": "PASS", "warn": "PASS (with a warning)", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
          "error": "ERROR"}

@@ -1,4 +1,8 @@
-"""Number formatting shared by every view of a verdict (one place decides how n/a looks)."""
+"""The one formatter of numbers for people: percentages, points, p-values (one place decides how n/a looks).
+
+It sits beside the pipeline rather than in ``report/`` because the verdict's own reasons are prose that
+quotes numbers, and the verdict imports no view (docs/architecture.md).
+"""
 from __future__ import annotations
 
 import math
@@ -25,3 +29,10 @@ def pvalue(p: float | None, less_than: str = "<", digits: int = 3) -> str:
     if _missing(p):
         return "n/a"
     return f"{less_than}0.001" if p < 0.001 else f"{p:.{digits}f}"
+
+
+def p_phrase(p: float | None) -> str:
+    """The p-value as a phrase for prose: 'p = 0.003', 'p < 0.001', 'p n/a'."""
+    if _missing(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
