@@ -13,7 +13,7 @@ import subprocess
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from . import __version__
+from . import __version__, settings
 from .errors import UsageError
 from .hashing import canonical_json
 
@@ -31,7 +31,7 @@ def history_path(baseline_path: str, suite_id: str) -> str:
 
 
 def _commit() -> str | None:
-    sha = os.environ.get("GITHUB_SHA")
+    sha = settings.github_sha()
     if sha:
         return sha
     try:
@@ -105,8 +105,7 @@ def make_baseline(results: Mapping[str, Any], previous: Mapping[str, Any] | None
 
 
 def _workflow_run() -> str | None:
-    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+    return settings.workflow_run_url()
 
 
 def check_same_suite(baseline: Mapping[str, Any], results: Mapping[str, Any], *, baseline_path: str) -> None:

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Sequence
 
-from . import __version__
+from . import __version__, settings
 from .errors import EXIT_MEASURE, EXIT_USAGE, GateError
 
 #: subcommand modules under gate/commands, in the order `--help` lists them
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # a bug: one line (and the traceback only when asked for), never exit 1
-        if os.environ.get("ASR_GATE_DEBUG"):
+        if settings.debug():
             raise
         from .report.escape import log_escape
 

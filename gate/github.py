@@ -63,11 +63,11 @@ import contextlib
 import datetime as _dt
 import logging
 import re
-import os
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
+from . import settings
 from .errors import MeasureError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -342,7 +342,7 @@ def connect(
         auth=Auth.Token(token), base_url=api_url, timeout=max(1, int(timeout)), user_agent=user_agent, lazy=True,
     )
     if write_throttle is None:
-        write_throttle = os.environ.get("ASR_GATE_GITHUB_THROTTLE", "1") != "0"
+        write_throttle = settings.github_write_throttle()
     if not write_throttle:
         kwargs.update(seconds_between_requests=0, seconds_between_writes=0)
     if retries is not None:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from . import __version__
+from . import __version__, settings
 from .errors import ConfigError
 
 SCHEMA_ID = "asr-gate/results/v1"
@@ -104,7 +104,7 @@ def build_results(*, suite: Any, target: Mapping[str, Any], counts: Iterable[Att
 
 def git_info() -> dict[str, Any]:
     """Commit and ref from the Actions environment (no subprocess: cheap and deterministic)."""
-    return {"sha": os.environ.get("GITHUB_SHA") or None, "ref": os.environ.get("GITHUB_REF") or None}
+    return {"sha": settings.github_sha(), "ref": settings.github_ref()}
 
 
 def write_json_atomic(path: str, data: Any) -> None:
@@ -219,3 +219,31 @@ def merge_results(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         kinds.update(r.get("error_kinds") or {})
     merged["error_kinds"] = dict(sorted(kinds.items()))
     return merged
+
+
+DETECTOR_CHANGED = (
+    "{where} was measured with a different detector (its detector hash differs), so the two ASRs are not "
+    "comparable{when}. Re-baseline with the current detector (`asr-gate baseline update "
+    "--allow-detector-change`, or the action's `mode: baseline`), or pass --allow-detector-change to compare anyway."
+)
+
+
+def recorded_detector_hash(doc: Mapping[str, Any]) -> str | None:
+    """The detector hash a results or baseline document records, or None when it records none."""
+    det = doc.get("detector")
+    return det.get("hash") if isinstance(det, Mapping) else None
+
+
+def require_same_detector(doc: Mapping[str, Any], detector_hash: str | None, *, where: str,
+                          before_run: bool = False) -> None:
+    """The one detector check: UsageError when ``doc`` was judged by another detector than ``detector_hash``.
+
+    A different detector measures a different thing, so its ASR is not the baseline's; every command that
+    pairs two measurements calls this (compare, gate, run --sequential, baseline update).
+    """
+    from .errors import UsageError
+
+    recorded = recorded_detector_hash(doc)
+    if recorded is not None and detector_hash is not None and recorded != detector_hash:
+        when = "; no model call was made" if before_run else ""
+        raise UsageError(DETECTOR_CHANGED.format(where=where, when=when))

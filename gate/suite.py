@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from . import settings
 from .config import Document, load_document, validate
 from .errors import ConfigError
 from .hashing import content_hash, short_hash
@@ -273,8 +274,7 @@ def _variant_id(base: str, transform: Any) -> str:
 
 def allowed_roots() -> list[str]:
     """Directories `import:` may read from: the workspace plus ASR_GATE_DATA_ROOTS (os.pathsep list)."""
-    roots = [os.environ.get("GITHUB_WORKSPACE") or os.getcwd()]
-    roots += [r for r in os.environ.get("ASR_GATE_DATA_ROOTS", "").split(os.pathsep) if r]
+    roots = [settings.workspace(), *settings.data_roots()]
     return [os.path.realpath(r) for r in roots]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from .. import settings
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baseline", help="update the committed baseline from a results file",
@@ -23,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--open-pr", action="store_true", help="open or update a pull request instead of writing files")
     u.add_argument("--branch", help="branch for --open-pr (default: asr-gate/baseline/<suite-id>)")
     u.add_argument("--base", help="base branch for --open-pr (default: the repository's default branch)")
-    u.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="owner/name (default: $GITHUB_REPOSITORY)")
-    u.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    u.add_argument("--repo", default=settings.github_repository(), help="owner/name (default: $GITHUB_REPOSITORY)")
+    u.add_argument("--api-url", default=settings.github_api_url())
     u.add_argument("--token-env", default="GITHUB_TOKEN", help="environment variable holding the token")
     u.set_defaults(func=run_update)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

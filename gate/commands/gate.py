@@ -39,6 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .. import settings
 from .run import add_run_options
 
 DEFAULT_OUT = "asr-gate-out"
@@ -317,7 +318,7 @@ class Outcome:
 
 def _throttle() -> bool:
     """PyGithub pauses 1 s between writes; ASR_GATE_GITHUB_THROTTLE=0 turns that off (tests only)."""
-    return os.environ.get("ASR_GATE_GITHUB_THROTTLE", "1") != "0"
+    return settings.github_write_throttle()
 
 
 def connect(ctx: Context):

@@ -1,0 +1,63 @@
+"""Every setting the tool takes from its environment, read here and nowhere else.
+
+Two sources: the GitHub Actions runner (``GITHUB_*``: commit, ref, workspace, repository, run) and
+the tool's own switches (``ASR_GATE_*``). The Action's ``INPUT_*`` variables are read by
+``gate.action.inputs`` on top of this module. Keeping every read in one place is what lets a reader
+answer "what does the environment change?" by opening one file (docs/architecture.md).
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def github_sha(env: Mapping[str, str] | None = None) -> str | None:
+    """The commit the workflow runs on (``GITHUB_SHA``), or None outside Actions."""
+    return _env(env).get("GITHUB_SHA") or None
+
+
+def github_ref(env: Mapping[str, str] | None = None) -> str | None:
+    return _env(env).get("GITHUB_REF") or None
+
+
+def github_repository(env: Mapping[str, str] | None = None) -> str | None:
+    """``owner/name`` of the repository the workflow runs in."""
+    return _env(env).get("GITHUB_REPOSITORY") or None
+
+
+def github_api_url(env: Mapping[str, str] | None = None) -> str:
+    """The REST API root (GitHub Enterprise Server sets its own)."""
+    return _env(env).get("GITHUB_API_URL") or DEFAULT_API_URL
+
+
+def workflow_run_url(env: Mapping[str, str] | None = None) -> str | None:
+    """Link to the workflow run, for provenance; None outside Actions."""
+    e = _env(env)
+    server, repo, run = (e.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def workspace(env: Mapping[str, str] | None = None) -> str:
+    """The checkout the run works in: ``GITHUB_WORKSPACE`` under Actions, else the current directory."""
+    return _env(env).get("GITHUB_WORKSPACE") or os.getcwd()
+
+
+def data_roots(env: Mapping[str, str] | None = None) -> list[str]:
+    """Extra directories a suite's ``import:`` may read (``ASR_GATE_DATA_ROOTS``, an os.pathsep list)."""
+    return [r for r in _env(env).get("ASR_GATE_DATA_ROOTS", "").split(os.pathsep) if r]
+
+
+def github_write_throttle(env: Mapping[str, str] | None = None) -> bool:
+    """PyGithub pauses between writes; ``ASR_GATE_GITHUB_THROTTLE=0`` turns that off (end-to-end tests)."""
+    return _env(env).get("ASR_GATE_GITHUB_THROTTLE", "1") != "0"
+
+
+def debug(env: Mapping[str, str] | None = None) -> bool:
+    """``ASR_GATE_DEBUG`` set: show tracebacks instead of the one-line error."""
+    return bool(_env(env).get("ASR_GATE_DEBUG"))
