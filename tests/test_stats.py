@@ -1,4 +1,4 @@
-"""gate.stats against the published answer key (STATISTICS.md §5), the planner table (§3.7), and
+"""gate.stats against the published answer key (docs/statistics.md §5), the planner table (§3.7), and
 brute-force / textbook definitions of every estimator the gate uses."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as st
 
 from gate import stats
+from gate.stats import differences
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,7 +474,7 @@ def test_paired_difference_takes_its_bounds_from_one_sided_bounds(monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stats, "one_sided_bounds", spy)
+    monkeypatch.setattr(differences, "one_sided_bounds", spy)  # the module paired_difference lives in
     r = stats.paired_difference([1, 2, 0, 3], [10] * 4, [2, 4, 1, 3], [10] * 4, alpha=0.05, pass_alpha=0.025)
     assert calls
     lo, hi = real(r.delta, r.se, 3, 0.05, 0.025)
