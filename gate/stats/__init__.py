@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from .boundaries import OBF_4_LOOKS_ALPHA_05, gsd_constant, gsd_spending_boundaries, gsd_t_critical
 from .differences import (PairedDifference, SignFlipResult, jeffreys_se, omega_hat, one_sided_bounds,
-                          paired_difference, ratio_contributions, sign_flip_test)
+                          paired_difference, ratio_contributions, sign_flip_min_attacks, sign_flip_test)
 from .exact import AttackTests, ExactTest, exact_2x2, fisher_greater, per_attack_tests
 from .intervals import (ClusteredInterval, ClusterMean, Interval, cluster_mean_se, clustered_wilson,
                         clustered_wilson_interval, icc_anova, newcombe_interval, proportion_interval,
@@ -42,7 +42,7 @@ __all__ = [
     "ClusterMean", "Plan",
     "wilson_interval", "proportion_interval", "zero_success_upper", "icc_anova", "clustered_wilson_interval",
     "clustered_wilson", "cluster_mean_se", "paired_difference", "ratio_contributions", "jeffreys_se",
-    "one_sided_bounds", "sign_flip_test",
+    "one_sided_bounds", "sign_flip_test", "sign_flip_min_attacks",
     "holm", "benjamini_hochberg", "adjust_pvalues", "exact_2x2", "fisher_greater", "per_attack_tests",
     "omega_hat", "within_variance", "variance_of_difference", "plan_attacks", "plan_repeats", "k_min",
     "n_star", "mde", "predicted_power", "plan", "newcombe_interval",

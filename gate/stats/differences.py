@@ -156,6 +156,14 @@ def _studentised(x: np.ndarray) -> np.ndarray:
     return np.where(tiny, np.where(m > 0, np.inf, np.where(m < 0, -np.inf, 0.0)), t)
 
 
+def sign_flip_min_attacks(alpha: float) -> int:
+    """Smallest K for which the exact sign-flip test can ever reach level ``alpha``: 2^−K ≤ alpha.
+
+    With fewer attacks even the most extreme pattern has p = 2^−K > alpha, so a group that small can
+    never be shown to be safe at ``pass_alpha``."""
+    return int(math.ceil(math.log2(1 / alpha) - 1e-12))
+
+
 def sign_flip_test(d: Sequence[float], null: float = 0.0, alpha: float = 0.05,
                    pass_alpha: float | None = None) -> SignFlipResult:
     """Exact sign-flip randomisation test of the mean per-attack difference (one-sided, Δ > null).

@@ -1,0 +1,232 @@
+"""The verdict's data: what the gate decided, once (docs/architecture.md).
+
+`Verdict` is the single source of truth: the exit code, the check-run conclusion, the reasons and
+every report (text, Markdown, JSON, JUnit) are derived from it and never re-decide. Everything is
+frozen; ``to_dict`` gives the JSON of ``compare --format json``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..formatting import pct, pts
+from .policy import Policy
+
+VERDICTS = ("pass", "warn", "fail", "inconclusive", "error")
+#: name used for the overall group
+OVERALL = "overall"
+#: category given to attacks without one
+UNCATEGORISED = "uncategorised"
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """The paired comparison of one group of attacks (overall or a category).
+
+    ``ci`` = (L, U): L is the one-sided (1−alpha) lower bound on the change, U the one-sided
+    (1−pass_alpha) upper bound (with the defaults: the two-sided 90% interval). ``p_raw`` is the
+    one-sided p-value of "no increase", ``p_value`` the same adjusted over {overall} ∪ categories.
+    ``n`` is the mean number of judged attempts per attack in the candidate run.
+    """
+
+    name: str
+    k: int
+    n: float
+    baseline_successes: int
+    baseline_attempts: int
+    candidate_successes: int
+    candidate_attempts: int
+    baseline_asr: float
+    candidate_asr: float
+    delta: float
+    ci: tuple[float, float]
+    se: float
+    p_raw: float
+    p_value: float
+    margin: float
+    mde: float | None
+    method: str
+    verdict: str
+    can_pass: bool = True
+    baseline_ci95: tuple[float, float] | None = None
+    candidate_ci95: tuple[float, float] | None = None
+    is_overall: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline_asr": json_number(self.baseline_asr), "candidate_asr": json_number(self.candidate_asr),
+            "baseline_ci95": None if self.baseline_ci95 is None else [json_number(x) for x in self.baseline_ci95],
+            "candidate_ci95": None if self.candidate_ci95 is None else [json_number(x) for x in self.candidate_ci95],
+            "delta": json_number(self.delta), "ci": [json_number(self.ci[0]), json_number(self.ci[1])],
+            "p_value": json_number(self.p_value), "p_raw": json_number(self.p_raw), "verdict": self.verdict,
+            "k": self.k, "n": json_number(self.n), "mde": json_number(self.mde), "margin": json_number(self.margin),
+            "se": json_number(self.se), "method": self.method,
+            "baseline": {"successes": self.baseline_successes, "attempts": self.baseline_attempts},
+            "candidate": {"successes": self.candidate_successes, "attempts": self.candidate_attempts},
+        }
+
+
+@dataclass(frozen=True)
+class CeilingResult:
+    """The candidate's absolute ASR against a ceiling (§3.5), clustered Wilson one-sided bounds."""
+
+    scope: str
+    max_asr: float
+    candidate_asr: float
+    ci: tuple[float, float]
+    icc: float
+    n_eff: float
+    k: int
+    mode: str
+    verdict: str
+    is_overall: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "max_asr": self.max_asr, "candidate_asr": json_number(self.candidate_asr),
+                "ci": [json_number(self.ci[0]), json_number(self.ci[1])], "icc": json_number(self.icc),
+                "n_eff": json_number(self.n_eff), "k": self.k, "mode": self.mode, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class AttackChange:
+    """One attack of the exploratory drill-down: per-attack one-sided exact p and BH q."""
+
+    id: str
+    category: str
+    baseline_successes: int
+    baseline_attempts: int
+    candidate_successes: int
+    candidate_attempts: int
+    delta: float
+    ci: tuple[float, float]
+    p_value: float
+    q_value: float
+    test: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "category": self.category,
+                "baseline": {"successes": self.baseline_successes, "attempts": self.baseline_attempts},
+                "candidate": {"successes": self.candidate_successes, "attempts": self.candidate_attempts},
+                "delta": json_number(self.delta), "ci": [json_number(self.ci[0]), json_number(self.ci[1])],
+                "p_value": json_number(self.p_value), "q_value": json_number(self.q_value), "test": self.test}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A measurement-quality check (error budget, attempts per attack, something to compare)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The planner's answer to "how much more data would settle this group?"."""
+
+    scope: str
+    current_attacks: int
+    current_repeats: float
+    attacks: int | None
+    repeats: int | None
+    effect: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "current_attacks": self.current_attacks,
+                "current_repeats": json_number(self.current_repeats), "attacks": self.attacks,
+                "more_attacks": None if self.attacks is None else max(0, self.attacks - self.current_attacks),
+                "repeats": self.repeats, "effect": json_number(self.effect), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Everything the gate decided, once. Reports render it; nothing re-decides."""
+
+    verdict: str
+    reasons: tuple[str, ...]
+    overall: GroupResult | None
+    categories: Mapping[str, GroupResult]
+    ceilings: tuple[CeilingResult, ...]
+    changed: tuple[str, ...]
+    new: tuple[str, ...]
+    removed: tuple[str, ...]
+    top_regressed: tuple[AttackChange, ...]
+    checks: tuple[Check, ...]
+    advice: tuple[Advice, ...]
+    policy: Policy
+    suite: str | None = None
+    paired: int = 0
+    detector_changed: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass/warn (and inconclusive unless the policy says fail), 1 fail, 3 error."""
+        if self.verdict == "error":
+            return 3
+        if self.verdict == "fail":
+            return 1
+        if self.verdict == "inconclusive" and self.policy.on_inconclusive == "fail":
+            return 1
+        return 0
+
+    @property
+    def conclusion(self) -> str:
+        """GitHub check-run conclusion: success, failure or neutral."""
+        if self.verdict in ("pass", "warn"):
+            return "success"
+        if self.verdict in ("fail", "error"):
+            return "failure"
+        action = {"neutral": "neutral", "warn": "success", "pass": "success", "fail": "failure"}
+        return action[self.policy.on_inconclusive]
+
+    @property
+    def notice(self) -> str | None:
+        """A notice to attach to a successful check (warn, or inconclusive with on_inconclusive=warn)."""
+        if self.verdict == "warn" or (self.verdict == "inconclusive" and self.policy.on_inconclusive == "warn"):
+            return self.reasons[0] if self.reasons else self.verdict
+        return None
+
+    @property
+    def title(self) -> str:
+        """One-line summary for a check-run title or a log line (contains no untrusted text)."""
+        head = {"pass": "PASS", "warn": "PASS with warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
+                "error": "ERROR"}[self.verdict]
+        o = self.overall
+        if o is None:
+            return f"asr-gate: {head}"
+        return f"asr-gate: {head} (ASR {pct(o.baseline_asr)} → {pct(o.candidate_asr)}, {pts(o.delta, ' points')})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``compare --format json`` (docs/architecture.md)."""
+        return {
+            "schema": "asr-gate/verdict/v1",
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "conclusion": self.conclusion,
+            "title": self.title,
+            "reasons": list(self.reasons),
+            "suite": self.suite,
+            "overall": self.overall.to_dict() if self.overall else None,
+            "categories": {k: v.to_dict() for k, v in self.categories.items()},
+            "ceilings": [c.to_dict() for c in self.ceilings],
+            "attacks": {"paired": self.paired, "changed": list(self.changed), "new": list(self.new),
+                        "removed": list(self.removed)},
+            "top_regressed": [a.to_dict() for a in self.top_regressed],
+            "checks": [c.to_dict() for c in self.checks],
+            "advice": [a.to_dict() for a in self.advice],
+            "detector_changed": self.detector_changed,
+            "policy": self.policy.to_dict(),
+        }
+
+
+def json_number(x: Any) -> Any:
+    """JSON-safe number: numpy → float, NaN/inf → None."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
