@@ -1,4 +1,4 @@
-"""Calibration of the gate's verdict by simulation (STATISTICS.md §4).
+"""Calibration of the gate's verdict by simulation (docs/statistics.md §4).
 
 Generator: per-attack baseline rates p_k ~ Beta(0.4, 1.6) (mean ASR 0.20, ICC 1/3); the candidate's
 q_k = expit(logit p_k + γ + η_k), η_k ~ N(0, τ²); optional run drift ε ~ N(0, σ_run²) on the logit,
@@ -9,8 +9,8 @@ Scenarios: S1 sharp (τ = 0, σ_run = 0) · S2 heterogeneous change (τ = 1.0) �
 (τ = 0.5, σ_run = 0.5). K = 20, 50, 100 attacks.
 
 What is measured is the gate's own decision path: `gate.stats.paired_difference` (the paired
-per-attack cluster-t test, vectorised across trials) followed by `gate.compare.group_verdicts`
-(the verdict rule), exactly as `gate.compare.compare` applies them to a one-category suite. For
+per-attack cluster-t test, vectorised across trials) followed by `gate.verdict.group_verdicts`
+(the verdict rule), exactly as `gate.verdict.compare` applies them to a one-category suite. For
 the first ``--crosscheck`` trials of every cell the full `compare()` is also run on the results
 dictionaries and must give the same verdict, so the vectorised path cannot drift from the gate.
 A second table runs `compare()` itself on suites with 5 categories × 20 attacks to measure the
@@ -41,7 +41,7 @@ from scipy.optimize import brentq  # noqa: E402
 from scipy.special import expit, logit  # noqa: E402
 
 from gate import stats  # noqa: E402
-from gate.compare import Policy, compare, group_verdicts  # noqa: E402
+from gate.verdict import Policy, compare, group_verdicts  # noqa: E402
 
 N_ATTEMPTS = 20
 SCENARIOS = {"S1": (0.0, 0.0), "S2": (1.0, 0.0), "S3": (0.5, 0.5)}  # (tau, sigma_run)
@@ -190,17 +190,17 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
     lines = [
         "# Calibration of the asr-gate verdict (bench/calibration.py)",
         "",
-        f"Generator of STATISTICS.md §4: p_k ~ Beta(0.4, 1.6), n = {N_ATTEMPTS} attempts per attack per run, "
+        f"Generator of docs/statistics.md §4: p_k ~ Beta(0.4, 1.6), n = {N_ATTEMPTS} attempts per attack per run, "
         f"one-sided α = {alpha}, margin δ = 5 pp, {trials} trials per cell (Monte Carlo SE of a 5% rate ≈ "
         f"±{100 * math.sqrt(0.05 * 0.95 / trials):.1f} pp). S1 sharp (τ=0), S2 heterogeneous change (τ=1), "
         "S3 run drift (τ=0.5, σ_run=0.5). Decision path: gate.stats.paired_difference → "
-        "gate.compare.group_verdicts, cross-checked against gate.compare.compare() on the first trials of every "
+        "gate.verdict.group_verdicts, cross-checked against gate.verdict.compare() on the first trials of every "
         "cell. All rates in %.",
         "",
         "Targets: false FAIL ≤ α + 1 pp; |power − planner| ≤ 3 pp; false PASS at the margin ≤ α + 2 pp. "
         "✗ marks a miss. \"power\" = P(L > 0), i.e. FAIL or WARN. \"planner\" = gate.stats.predicted_power as "
         "`asr-gate plan` uses it (t-corrected for K < 20, normal from K = 20), fed with the "
-        "generator's true ω², σ²_w,b, σ²_w,c; in brackets the plain normal formula of STATISTICS.md §3.7.",
+        "generator's true ω², σ²_w,b, σ²_w,c; in brackets the plain normal formula of docs/statistics.md §3.7.",
         "",
         "| K | scen. | ω | false FAIL (Δ=0) | FAIL or WARN (Δ=0) | power +5 | planner +5 (normal) | power +10 "
         "| planner +10 (normal) | false PASS at +5 (default pass_alpha=α/2) | same, pass_alpha=α | INCONCL. at Δ=0 |",
@@ -258,7 +258,7 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
     if fp:
         lines.append(
             f"- False PASS at the margin above α + 2 pp in {len(fp)} cell(s) (max "
-            f"{100 * max(r['pass_or_warn@0.05'] for r in fp):.1f}%; the skew caveat of STATISTICS.md §3.3).")
+            f"{100 * max(r['pass_or_warn@0.05'] for r in fp):.1f}%; the skew caveat of docs/statistics.md §3.3).")
     loose = [r.get("pass_or_warn@0.05[pass_alpha=alpha]") for r in rows]
     if all(x is not None for x in loose):
         over = sum(x > alpha + 0.02 for x in loose)

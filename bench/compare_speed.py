@@ -1,4 +1,4 @@
-"""Time `gate.compare.compare` on a large suite: 10,000 attacks × 100 attempts (target < 1 s).
+"""Time `gate.verdict.compare` on a large suite: 10,000 attacks × 100 attempts (target < 1 s).
 
     nice .venv/bin/python bench/compare_speed.py [--attacks 10000] [--attempts 100] [--categories 10]
 
@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from gate.compare import Policy, compare  # noqa: E402
+from gate.verdict import Policy, compare  # noqa: E402
 
 
 def make_runs(attacks: int, attempts: int, categories: int, shift: float, seed: int = 0):

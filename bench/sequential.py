@@ -1,8 +1,8 @@
-"""Sequential mode by simulation: calls saved, and error rates against the fixed design (STATISTICS.md §3.8, §4).
+"""Sequential mode by simulation: calls saved, and error rates against the fixed design (docs/statistics.md §3.8).
 
     .venv/bin/python bench/sequential.py [--trials 20000] [--attacks 50,100] [--no-write]
 
-Generator of STATISTICS.md §4: per-attack baseline rates p_k ~ Beta(0.4, 1.6) (mean ASR 0.20,
+Generator of docs/statistics.md §4: per-attack baseline rates p_k ~ Beta(0.4, 1.6) (mean ASR 0.20,
 ICC 0.33); candidate q_k = expit(logit p_k + γ + η_k), η_k ~ N(0, τ²); optional run drift
 ε ~ N(0, σ_run²) on the logit, per run and attack. γ is calibrated so that the super-population
 change Δ is 0, +5 or +10 points. n = 20 repeats per attack, one-sided α = 0.05, margin δ = 5 points.
@@ -13,7 +13,7 @@ Designs, all on the same simulated data:
 * GSD (default): `gate.sequential.decide_arrays` — 4 looks at 25/50/75/100% of the attacks with the
   boundaries `gate.sequential.make_design` uses: O'Brien–Fleming at α for FAIL, and for an early
   PASS the O'Brien–Fleming boundaries at α/2 (the last look at α);
-* GSD §3.8 symmetric: the same O'Brien–Fleming boundaries at α on both sides (STATISTICS.md §3.8
+* GSD §3.8 symmetric: the same O'Brien–Fleming boundaries at α on both sides (docs/statistics.md §3.8
   as written);
 * GSD fail only: allow_early_pass = false (PASS only at the last look).
 
@@ -23,7 +23,7 @@ than either rate: the summary shows it ± 2 SE.
 
 Verdicts: PASS (U < δ, L ≤ 0), WARN (L > 0, U < δ), FAIL (L > 0, U ≥ δ), INCONCLUSIVE. The error
 rates that matter: false FAIL = FAIL + WARN when Δ = 0 (target ≤ α), false PASS = PASS + WARN when
-Δ = δ (the model sits exactly at the margin; target ≤ α, STATISTICS §3.3 notes ~6–7% from skew
+Δ = δ (the model sits exactly at the margin; target ≤ α, docs/statistics.md §3.3 notes ~6–7% from skew
 for the fixed design), power = FAIL + WARN when Δ > 0. Mean calls are candidate model calls as a
 share of K·n. The Monte Carlo SE of a 5% rate is ±0.15 points at 20,000 trials.
 """
@@ -180,7 +180,7 @@ def markdown(res: dict, summary: list[dict], trials: int, seconds: float) -> str
                      f"{s['mean_calls_pct']:.0f}% / {s['mean_calls_null_pct']:.0f}% | {within} |")
     lines += ["", "\"excess\" is the largest paired difference (sequential − fixed) of the error rate over the three "
               "scenarios, in points; \"within fixed\" = no scenario where it is above its 2 SE. The false PASS of the "
-              "fixed design itself is above 5% at K = 50 because per-attack differences are skewed (STATISTICS.md §3.3)."]
+              "fixed design itself is above 5% at K = 50 because per-attack differences are skewed (docs/statistics.md §3.3)."]
     for k in sorted({r["K"] for r in res["rows"]}):
         lines += ["", f"### Verdicts (%) and mean candidate calls, K = {k} (full run = {k * N_REPEATS:,} calls)", "",
                   "| design | cell | PASS | WARN | FAIL | INCONCL. | mean calls |", "|---|---|---|---|---|---|---|"]

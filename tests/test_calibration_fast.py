@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from gate.compare import Policy
+from gate.verdict import Policy
 
 _PATH = os.path.join(os.path.dirname(__file__), "..", "bench", "calibration.py")
 _spec = importlib.util.spec_from_file_location("asr_gate_calibration", _PATH)

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gate.compare import Policy, compare
+from gate.verdict import Policy, compare
 from gate.report import json_report, junit, markdown, text
 from gate.report.escape import command_escape, log_escape, md_escape, mermaid_label, xml_text
 
