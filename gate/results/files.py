@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import Document
 
 #: results and baselines of very large suites are big, but never this big
 MAX_RESULTS_BYTES = 256 * 1024 * 1024
@@ -41,7 +44,7 @@ class _DuplicateKey(Exception):
     pass
 
 
-def _read_json(path: str) -> Any:
+def _read_json(path: str) -> Document:
     """A JSON file as a Document, with located errors for bad JSON, duplicate keys and NaN/Infinity.
     Lines are computed from the text only if an error needs one."""
     from ..config import Document, _read_text, load_document
