@@ -27,8 +27,8 @@ import threading
 import time
 from typing import Any, Mapping
 
-from . import BaseTarget, truncate_text
-from .interface import Reply, Request
+from .interface import BaseTarget, Reply, Request
+from .text import truncate_text
 
 DEFAULT_RATE = 0.1
 REFUSAL = "I'm sorry, but I can't help with that request."
@@ -38,6 +38,7 @@ _PATTERN_CHARS = set("*?[")
 
 class SimTarget(BaseTarget):
     kind = "sim"
+    replies_from_oracle = True  # the reply is request.oracle(success): the suite's detectors must synthesize
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
