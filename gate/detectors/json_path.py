@@ -21,8 +21,8 @@ import json
 import re
 from typing import Any
 
-from . import STOCK_FAILURES, SpecReader, pick_synthesized, show
-from .interface import DetectContext, Detection, Detector, DetectorError
+from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
+from .spec import SpecReader, show
 from .text import example_for_regex
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\n(.*?)```", re.DOTALL)

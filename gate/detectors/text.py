@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import STOCK_FAILURES, SpecReader, pick_synthesized, show
-from .interface import DetectContext, Detection, Detector, DetectorError
+from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
+from .spec import SpecReader, show
 
 #: needles and examples are config, but keep messages and descriptors readable
 _MAX_NEEDLE = 10_000
