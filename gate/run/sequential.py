@@ -1,4 +1,4 @@
-"""Group-sequential mode: stop a candidate run early when the answer is already clear (STATISTICS.md §3.8).
+"""Group-sequential mode: stop a candidate run early when the answer is already clear (docs/statistics.md §3.8).
 
 The attacks are put in a seeded order that is shuffled within categories and interleaved so that
 every prefix holds each category in proportion. The run goes look by look: look j runs all
@@ -29,7 +29,8 @@ a run uses on average ~45–90% of the calls (bench/results/sequential.md).
 
 Scope: the boundaries control the **overall** comparison. Per-category (Holm) tests are the fixed
 design's job: `asr-gate compare` on the finished results runs them on whatever was measured.
-Everything here is pure (no I/O); the runner (`gate.runner`) does the orchestration.
+Everything here is pure (no I/O); the runner (`gate.run.runner`) does the orchestration and asks
+`LookMonitor` after each look whether to go on.
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
+
+from ..hashing import short_hash
 
 #: information fractions of the four looks
 LOOK_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -162,7 +165,7 @@ def look_cuts(n_attacks: int, fractions: Sequence[float] = LOOK_FRACTIONS) -> tu
 
 def boundaries(info: Sequence[float], alpha: float) -> tuple[float, ...]:
     """z boundaries of the Lan–DeMets O'Brien–Fleming spending function at the information fractions."""
-    from . import stats
+    from .. import stats
 
     info = tuple(float(i) for i in info)
     if len(info) == 4 and all(abs(a - b) < 1e-9 for a, b in zip(info, LOOK_FRACTIONS)) and abs(alpha - 0.05) < 1e-12:
@@ -236,7 +239,7 @@ def make_design(attacks: Sequence[Any], baseline: Mapping[str, Any], *, alpha: f
 
 def t_critical(z: float, attacks: int) -> float:
     """c^t = t_{K−1}.ppf(Φ(c)): the z boundary carried over to the cluster-t statistic (§3.8)."""
-    from . import stats
+    from .. import stats
 
     if attacks < 2:
         return math.inf
@@ -266,7 +269,7 @@ def evaluate(counts: Mapping[str, tuple[int, int]], look: int, design: Design) -
 
     Uses the attacks of looks 0..look that are paired with the baseline and have at least
     ``min_attempts`` judged attempts in both runs (as `compare` does)."""
-    from . import stats
+    from .. import stats
 
     run_ids = design.order[: design.cuts[look]]
     b, mb, c, mc = [], [], [], []
@@ -300,7 +303,7 @@ def decide_arrays(b, mb, c, mc, cuts: Sequence[int], z_fail: Sequence[float], z_
     Uses the same estimator and boundaries as `evaluate`."""
     import numpy as np
 
-    from . import stats
+    from .. import stats
 
     trials = np.shape(b)[0]
     decision = np.full(trials, -1)
@@ -329,7 +332,7 @@ def design_for(suite: Any, baseline: Mapping[str, Any], policy: Any, *, seed: in
     """The design of `run --sequential` and `gate --sequential`: `make_design` with the policy's levels,
     margin and minimum attempts. UsageError when no attack of the suite is in the baseline with the same
     content (the looks would have nothing to compare)."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
                          margin=policy.margin, allow_early_pass=early_pass,
@@ -338,3 +341,59 @@ def design_for(suite: Any, baseline: Mapping[str, Any], policy: Any, *, seed: in
         raise UsageError(f"{source}: no attack of the suite is in the baseline with the same content, so "
                          f"sequential mode has nothing to compare at its looks")
     return design
+
+
+# ---------------------------------------------------------------------------------------------
+# the runner's view
+
+
+def design_hash(design: Design) -> str:
+    """Identifies a sequential design (order, looks, boundaries, baseline counts) for --resume checks."""
+    return short_hash({"design": design.describe(), "order": list(design.order),
+                       "baseline": sorted([k, *v] for k, v in design.baseline.items())}, 16)
+
+
+class LookMonitor:
+    """The stopping rule as a run applies it: evaluate each finished look, remember what was decided.
+
+    `counts` is the run's live attack id → count mapping (objects with `.successes`, `.attempts`);
+    `look_done` is called under the run's lock when every attempt of a look is in the transcript.
+    """
+
+    def __init__(self, design: Design, counts: Mapping[str, Any]):
+        self.design = design
+        self.counts = counts
+        self.looks: list[LookResult] = []        # every look evaluated so far
+        self.decision: LookResult | None = None  # the look that stopped the run
+
+    def look_done(self, k: int) -> bool:
+        """Look k (0-based) is complete; True stops the run."""
+        res = evaluate({aid: (c.successes, c.attempts) for aid, c in self.counts.items()}, k, self.design)
+        self.looks.append(res)
+        if res.decision != "continue":
+            self.decision = res
+            return True
+        return False
+
+    def attacks_run(self) -> set[str] | None:
+        """The attacks of the looks run when the rule stopped the run (later looks never started), else None."""
+        if self.decision is None:
+            return None
+        return set(self.design.order[: self.design.cuts[self.decision.look - 1]])
+
+    def results_block(self, planned: int, attempts_run: int) -> dict[str, Any]:
+        """results.json `sequential`: the design, every look's statistics and the decision (None while unfinished)."""
+        design = self.design
+        last = self.decision or (self.looks[-1] if self.looks else None)
+        look = last.look if last is not None else 0
+        attacks_run = design.cuts[look - 1] if look else 0
+        return {
+            **design.describe(),
+            "look": look,
+            "decision": self.decision.decision if self.decision is not None else None,
+            "stopped_early": bool(self.decision is not None and self.decision.look < design.looks),
+            "attacks_run": attacks_run,
+            "attempts_planned": planned,
+            "attempts_run": attempts_run,
+            "history": [r.as_dict() for r in self.looks],
+        }

@@ -94,9 +94,6 @@ class Target(abc.ABC):
 
     #: the `kind:` value in target YAML
     kind: str = ""
-    #: True when the replies are made by `Request.oracle` (the suite's detectors answer offline for the
-    #: model): every detector of the suite must then be able to synthesize replies, which an LLM judge cannot
-    replies_from_oracle: bool = False
 
     def __init__(self, config: Mapping[str, Any], *, source: str = "<target>"):
         self.config = dict(config)
@@ -122,6 +119,10 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def send(self, request: Request) -> Reply:
         """Send one request; raise `TargetError` on failure. Must be thread-safe."""
+
+    def check_attacks(self, attacks: Sequence[Any], source: str) -> None:
+        """Raise UsageError when this target cannot serve one of `attacks` (the runner asks once, before
+        the first call, so a run does not fail attempt after attempt). `source` names the suite."""
 
     def describe(self) -> dict[str, Any]:
         """A descriptor for results.json: the config minus secrets (env var *names* are kept)."""
