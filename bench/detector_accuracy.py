@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from gate.commands.detectors import evaluate, metrics, parse_detector, read_labelled  # noqa: E402
+from gate.detectors.evaluation import evaluate, metrics, parse_detector, read_labelled  # noqa: E402
 
 _WORD = re.compile(r"[a-z]{4,}")
 _STOP = set("""that this with from have what your about there their which would could should into than then them
