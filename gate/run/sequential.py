@@ -104,16 +104,6 @@ class Design:
     def looks(self) -> int:
         return len(self.cuts)
 
-    def look_of(self) -> dict[str, int]:
-        """attack id → 0-based look in which it runs."""
-        out: dict[str, int] = {}
-        start = 0
-        for j, cut in enumerate(self.cuts):
-            for aid in self.order[start:cut]:
-                out[aid] = j
-            start = cut
-        return out
-
     def describe(self) -> dict[str, Any]:
         return {"design": DESIGN_NAME, "looks_planned": self.looks, "fractions": list(self.fractions),
                 "information": [round(i, 4) for i in self.info], "cuts": list(self.cuts),
