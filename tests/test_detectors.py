@@ -15,7 +15,7 @@ import time
 import pytest
 
 from gate.config import load_document
-from gate.detectors import build_detector, can_synthesize, uses_canary
+from gate.detectors import KINDS, build_detector, can_synthesize, uses_canary
 from gate.detectors import judge as judge_mod
 from gate.detectors.combinators import AllDetector, AnyDetector, NotDetector
 from gate.detectors.interface import DetectContext, Detection, Detector, DetectorError
@@ -42,6 +42,11 @@ def config_error(spec, **kw) -> str:
 
 # --------------------------------------------------------------------------------------------
 # contains / regex
+
+
+def test_registry_names_every_kind_by_its_config_key():
+    assert KINDS.names() == ["all", "any", "canary", "contains", "json_path", "judge", "not", "refusal", "regex"]
+    assert all(issubclass(KINDS.get(k), Detector) and KINDS.get(k).name == k for k in KINDS)
 
 
 def test_contains_is_case_insensitive_by_default_and_takes_a_list():

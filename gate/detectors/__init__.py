@@ -34,8 +34,8 @@ __all__ = [
 
 #: detector kind → class, imported on first use
 KINDS = LazyRegistry(__name__, {
-    "contains": ".text:ContainsDetector",
-    "regex": ".text:RegexDetector",
+    "contains": ".contains:ContainsDetector",
+    "regex": ".regex:RegexDetector",
     "canary": ".canary:CanaryDetector",
     "refusal": ".refusal:RefusalDetector",
     "json_path": ".json_path:JsonPathDetector",

@@ -23,7 +23,7 @@ from typing import Any
 
 from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
 from .spec import SpecReader, show
-from .text import example_for_regex
+from .regex import example_for_regex
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\n(.*?)```", re.DOTALL)
 #: embedded JSON is looked for at no more than this many `{` / `[` positions
