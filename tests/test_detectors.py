@@ -40,13 +40,14 @@ def config_error(spec, **kw) -> str:
     return str(info.value)
 
 
-# --------------------------------------------------------------------------------------------
-# contains / regex
-
-
 def test_registry_names_every_kind_by_its_config_key():
     assert KINDS.names() == ["all", "any", "canary", "contains", "json_path", "judge", "not", "refusal", "regex"]
     assert all(issubclass(KINDS.get(k), Detector) and KINDS.get(k).name == k for k in KINDS)
+
+
+# --------------------------------------------------------------------------------------------
+# contains / regex
+
 
 
 def test_contains_is_case_insensitive_by_default_and_takes_a_list():
