@@ -49,7 +49,6 @@ def test_registry_names_every_kind_by_its_config_key():
 # contains / regex
 
 
-
 def test_contains_is_case_insensitive_by_default_and_takes_a_list():
     assert detect({"contains": "CANARY-7731"}, "the code is canary-7731.")
     assert not detect({"contains": "CANARY-7731"}, "the code is canary-773")
