@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/detector_accuracy.py [--data ../shared/data] [--out bench/results/detector_accuracy.md]
 
-Every number comes from the same code path as `asr-gate detectors eval` (`gate.commands.detectors`),
+Every number comes from the same code path as `asr-gate detectors eval` (`gate.detectors.evaluation`),
 on files read in place from the shared data directory (never copied into this repository):
 
 * PyRIT's refusal scorer set (`refusal_scorer/refusal.csv`, `refusal_extra.csv`, `sample/mini_refusal.csv`):
