@@ -140,7 +140,6 @@ class Target(abc.ABC):
 SECRET_KEYS = frozenset({"api_key", "headers"})
 
 
-
 # --------------------------------------------------------------------------------------------
 # the base class of the built-in kinds
 
