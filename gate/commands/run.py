@@ -80,9 +80,9 @@ def options_from(args: argparse.Namespace, *, resume: bool = False):
 
 def sequential_design(args: argparse.Namespace, suite):
     """The `gate.run.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
-    from ..compare import Policy, load_policy
+    from ..compare import Policy, load_policy, load_run  # load_run: the lenient loader `compare` reads baselines with
     from ..errors import UsageError
-    from ..results import load_results, require_same_detector
+    from ..results import require_same_detector
     from ..run.sequential import design_for
 
     if not args.baseline:
@@ -91,7 +91,7 @@ def sequential_design(args: argparse.Namespace, suite):
         raise UsageError("--sequential cannot be combined with --shard: every look needs the whole suite")
     if getattr(args, "baseline_target", None):
         raise UsageError("--sequential cannot be combined with --baseline-target")
-    baseline = load_results(args.baseline)
+    baseline = load_run(args.baseline)
     policy = load_policy(args.policy) if args.policy else Policy()
     require_same_detector(baseline, suite.detector_hash(), where=f"{args.baseline}: the baseline", before_run=True)
     design = design_for(suite, baseline, policy, seed=args.seed, early_pass=not args.no_early_pass,
