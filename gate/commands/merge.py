@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
         merged["git"] = {**(merged.get("git") or {}), "head_sha": args.head_sha}
     write_json_atomic(args.out, merged)
     t = merged["totals"]
-    print(f"merged {len(parts)} files: {t['attacks']} attacks, {t['attempts']} attempts, ASR {pct(t['asr'])} → {args.out}")
+    print(f"merged {len(parts)} files: {t['attacks']} attacks, {t['attempts']} attempts, ASR {pct(t['asr'])} "
+          f"→ {args.out}")
     return 0

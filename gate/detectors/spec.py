@@ -1,5 +1,6 @@
 """Reading one detector spec: `SpecReader` hands a kind's `from_spec` its value and typed options, and
-turns every problem into a `ConfigError` located at the exact field (``suite.yaml:41: attacks[3].detector.regex: ...``)."""
+turns every problem into a `ConfigError` located at the exact field
+(``suite.yaml:41: attacks[3].detector.regex: ...``)."""
 from __future__ import annotations
 
 import json

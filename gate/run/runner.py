@@ -96,7 +96,8 @@ class _Run:
         """Count one target call; `Abandon` (and stop the run) when the call budget is spent."""
         with self.cond:
             if self.opts.max_calls is not None and self.tally.calls - self.calls_before >= self.opts.max_calls:
-                self.stop_reason = self.stop_reason or f"call budget of {self.opts.max_calls} reached; finish with --resume"
+                self.stop_reason = (self.stop_reason
+                                    or f"call budget of {self.opts.max_calls} reached; finish with --resume")
                 self.stop.set()
                 raise Abandon()
             self.tally.calls += 1
