@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/detector_accuracy.py [--data ../shared/data] [--out bench/results/detector_accuracy.md]
 
-Every number comes from the same code path as `asr-gate detectors eval` (`gate.commands.detectors`),
+Every number comes from the same code path as `asr-gate detectors eval` (`gate.detectors.evaluation`),
 on files read in place from the shared data directory (never copied into this repository):
 
 * PyRIT's refusal scorer set (`refusal_scorer/refusal.csv`, `refusal_extra.csv`, `sample/mini_refusal.csv`):
@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from gate.commands.detectors import evaluate, metrics, parse_detector, read_labelled  # noqa: E402
+from gate.detectors.evaluation import evaluate, metrics, parse_detector, read_labelled  # noqa: E402
 
 _WORD = re.compile(r"[a-z]{4,}")
 _STOP = set("""that this with from have what your about there their which would could should into than then them

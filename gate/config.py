@@ -1,6 +1,6 @@
 """Load user YAML/JSON files and validate them, turning every problem into one located line.
 
-The contract (DESIGN.md §3): a bad file is reported as `path:line: field: what is wrong` with exit
+The contract (docs/architecture.md): a bad file is reported as `path:line: field: what is wrong` with exit
 code 2, never a traceback. To get there we parse twice over the same text: once into plain Python
 data, once into PyYAML's node tree to learn the line of every key and value. The node walk also
 rejects duplicate keys (YAML allows them silently, which would drop an attack without a word) and
@@ -227,10 +227,6 @@ def load_schema(name: str) -> dict:
     return json.loads(text)
 
 
-def _error_sort_key(err: Any) -> tuple:
-    return (len(err.absolute_path), str(err.validator))
-
-
 def validate(doc: Document, schema: Mapping[str, Any] | str, *, base: Path = (), data: Any = None) -> None:
     """Validate `doc.data` (or `data` found at `base`) against a schema; raise one located ConfigError."""
     import jsonschema
@@ -255,8 +251,6 @@ def validate(doc: Document, schema: Mapping[str, Any] | str, *, base: Path = (),
             key = extra[0]
             hint = f"; allowed: {', '.join(sorted(allowed))}" if allowed else ""
             raise doc.error(where + (key,), f"unknown key '{key}'{hint}")
-    if err.validator == "required":
-        raise doc.error(where, _short(err.message))
     raise doc.error(where, _short(err.message))
 
 

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from gate.cli import main
-from gate.runner import RunOptions, run_suite
+from gate.run.runner import RunOptions, run_suite
 from gate.suite import load_suite
 from gate.targets import build_target
 

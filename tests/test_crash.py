@@ -3,7 +3,6 @@ uninterrupted run; a half-written last transcript line is tolerated."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

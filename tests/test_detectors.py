@@ -15,7 +15,7 @@ import time
 import pytest
 
 from gate.config import load_document
-from gate.detectors import build_detector, can_synthesize, uses_canary
+from gate.detectors import KINDS, build_detector, can_synthesize, uses_canary
 from gate.detectors import judge as judge_mod
 from gate.detectors.combinators import AllDetector, AnyDetector, NotDetector
 from gate.detectors.interface import DetectContext, Detection, Detector, DetectorError
@@ -38,6 +38,11 @@ def config_error(spec, **kw) -> str:
     with pytest.raises(ConfigError) as info:
         build_detector(spec, **kw)
     return str(info.value)
+
+
+def test_registry_names_every_kind_by_its_config_key():
+    assert KINDS.names() == ["all", "any", "canary", "contains", "json_path", "judge", "not", "refusal", "regex"]
+    assert all(issubclass(KINDS.get(k), Detector) and KINDS.get(k).name == k for k in KINDS)
 
 
 # --------------------------------------------------------------------------------------------

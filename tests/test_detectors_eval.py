@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from gate.cli import main
-from gate.commands.detectors import confusion, f1_bootstrap, label_matcher, metrics
+from gate.detectors.evaluation import confusion, f1_bootstrap, label_matcher, metrics
 from gate.stats import wilson_interval
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

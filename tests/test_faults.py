@@ -9,7 +9,8 @@ import pytest
 
 from fake_openai import FakeOpenAI
 from gate.errors import MeasureError
-from gate.runner import RunOptions, read_transcript, run_suite
+from gate.run.runner import RunOptions, run_suite
+from gate.run.transcript import read_transcript
 from gate.suite import load_suite
 from gate.targets import build_target
 

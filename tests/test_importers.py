@@ -65,6 +65,7 @@ def d(*parts: str) -> str:
 def test_registry_lists_every_format():
     assert {"csv", "jsonl", "json", "advbench", "harmbench", "strongreject", "jailbreakbench", "garak",
             "tensor_trust", "bipia", "xstest", "pyrit"} <= set(IMPORTERS)
+    assert all(IMPORTERS.get(name).format == name for name in IMPORTERS.names())
 
 
 # --------------------------------------------------------------------------------------------

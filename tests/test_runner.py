@@ -21,7 +21,8 @@ import pytest
 from fake_openai import FakeOpenAI
 from gate.cli import main
 from gate.errors import MeasureError, UsageError
-from gate.runner import RunOptions, read_transcript, run_suite
+from gate.run.runner import RunOptions, run_suite
+from gate.run.transcript import read_transcript
 from gate.suite import load_suite
 from gate.targets import build_target
 
@@ -173,7 +174,7 @@ def test_refuses_foreign_or_unfinished_output_dir(tmp_path):
 
 
 def test_two_runs_cannot_share_an_output_dir(tmp_path):
-    from gate.runner import OutputDir
+    from gate.run.output import OutputDir
 
     held = OutputDir(str(tmp_path / "out"))
     try:

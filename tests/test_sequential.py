@@ -1,4 +1,4 @@
-"""Sequential mode (STATISTICS.md §3.8): stratified look order, the stopping rule, and the runner.
+"""Sequential mode (docs/statistics.md §3.8): stratified look order, the stopping rule, and the runner.
 
 The sim target decides every attempt by a hash of (seed, attack, attempt), so the runs here are
 deterministic: a big regression stops at an early look, a null model runs to the end, and an
@@ -13,11 +13,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from gate import sequential as seq
 from gate import stats
 from gate.cli import main
 from gate.errors import MeasureError, UsageError
-from gate.runner import RunOptions, read_transcript, run_suite
+from gate.run import sequential as seq
+from gate.run.runner import RunOptions, run_suite
+from gate.run.transcript import read_transcript
 from gate.suite import load_suite
 from gate.targets import build_target
 

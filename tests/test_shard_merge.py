@@ -14,7 +14,7 @@ import os
 import pytest
 
 from gate.cli import main
-from gate.runner import shard_attacks
+from gate.run.schedule import shard_attacks
 
 ATTACKS = 30
 ATTEMPTS = 6
@@ -146,7 +146,7 @@ def test_merge_records_the_head_sha_for_publish(tmp_path):
 def test_pool_grows_to_the_runs_concurrency(tmp_path):
     from fake_openai import FakeOpenAI
 
-    from gate.runner import RunOptions, run_suite
+    from gate.run.runner import RunOptions, run_suite
     from gate.suite import load_suite
     from gate.targets import build_target
 

@@ -15,13 +15,15 @@ import pytest
 from fake_openai import FakeOpenAI
 from gate.config import load_document
 from gate.errors import ConfigError
-from gate.targets import (KINDS, ReplyPath, build_target, load_target, parse_partial_json, target_class,
-                          truncate_text)
+from gate.targets import KINDS, build_target, load_target, target_class
 from gate.targets.command import CommandTarget
 from gate.targets.http import HttpTarget, parse_retry_after, render_body
 from gate.targets.interface import Message, Reply, Request, Target, TargetError
 from gate.targets.openai import OpenAITarget
+from gate.targets.partial_json import parse_partial_json
+from gate.targets.reply_path import ReplyPath
 from gate.targets.sim import SimTarget
+from gate.targets.text import truncate_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "command_target.py")
@@ -88,6 +90,7 @@ def test_registry():
     assert sorted(KINDS) == ["command", "http", "openai", "sim"]
     assert KINDS["sim"] is SimTarget and target_class("http") is HttpTarget and KINDS["command"] is CommandTarget
     assert all(issubclass(KINDS[k], Target) for k in KINDS)
+    assert KINDS.names() == sorted(KINDS) and all(KINDS.get(k).kind == k for k in KINDS)
 
 
 def test_schema_is_valid_and_dispatches_on_kind():

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from gate import transforms as T
+from gate.suite import transforms as T
 from gate.errors import ConfigError
 from gate.suite import load_suite
 

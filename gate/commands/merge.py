@@ -27,6 +27,7 @@ def _sha(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
+    from ..formatting import pct
     from ..results import load_results, merge_results, write_json_atomic
 
     parts = [(path, load_results(path)) for path in args.files]
@@ -41,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
         merged["git"] = {**(merged.get("git") or {}), "head_sha": args.head_sha}
     write_json_atomic(args.out, merged)
     t = merged["totals"]
-    asr = "n/a" if t["asr"] is None else f"{100 * t['asr']:.1f}%"
-    print(f"merged {len(parts)} files: {t['attacks']} attacks, {t['attempts']} attempts, ASR {asr} → {args.out}")
+    print(f"merged {len(parts)} files: {t['attacks']} attacks, {t['attempts']} attempts, ASR {pct(t['asr'])} "
+          f"→ {args.out}")
     return 0

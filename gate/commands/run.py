@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="live A/B: also run this target (e.g. guardrail off, model v1) at the same time; writes "
                         "DIR/baseline and DIR/candidate and prints the comparison")
     p.add_argument("--policy", help="policy YAML for the A/B comparison or the sequential design")
-    seq = p.add_argument_group("sequential mode (STATISTICS.md §3.8)")
+    seq = p.add_argument_group("sequential mode (docs/statistics.md §3.8)")
     seq.add_argument("--sequential", action="store_true",
                      help="run the attacks in 4 looks (25/50/75/100%%, shuffled within categories, all repeats of "
                           "an attack together) and stop as soon as the comparison with --baseline is clear "
@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def options_from(args: argparse.Namespace, *, resume: bool = False):
-    from ..runner import RunOptions
+    from ..run.runner import RunOptions
 
     return RunOptions(attempts=args.attempts, concurrency=args.concurrency, resume=resume,
                       max_calls=args.max_calls, max_error_rate=args.max_error_rate, shard=args.shard,
@@ -79,10 +79,11 @@ def options_from(args: argparse.Namespace, *, resume: bool = False):
 
 
 def sequential_design(args: argparse.Namespace, suite):
-    """The `gate.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
-    from ..compare import Policy, load_policy, load_run
+    """The `gate.run.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
+    from ..compare import Policy, load_policy, load_run  # load_run: the lenient loader `compare` reads baselines with
     from ..errors import UsageError
-    from ..sequential import design_for
+    from ..results import require_same_detector
+    from ..run.sequential import design_for
 
     if not args.baseline:
         raise UsageError("--sequential needs --baseline B.json (the results to compare with at each look)")
@@ -90,12 +91,9 @@ def sequential_design(args: argparse.Namespace, suite):
         raise UsageError("--sequential cannot be combined with --shard: every look needs the whole suite")
     if getattr(args, "baseline_target", None):
         raise UsageError("--sequential cannot be combined with --baseline-target")
-    baseline = load_run(args.baseline, "baseline")
+    baseline = load_run(args.baseline)
     policy = load_policy(args.policy) if args.policy else Policy()
-    det = baseline.get("detector") if isinstance(baseline.get("detector"), dict) else {}
-    if det.get("hash") and det["hash"] != suite.detector_hash():
-        raise UsageError(f"{args.baseline}: the baseline was measured with a different detector (detector hash "
-                         f"differs), so the two ASRs are not comparable; re-baseline with the current detector")
+    require_same_detector(baseline, suite.detector_hash(), where=f"{args.baseline}: the baseline", before_run=True)
     design = design_for(suite, baseline, policy, seed=args.seed, early_pass=not args.no_early_pass,
                         source=args.baseline)
     return design, policy
@@ -103,7 +101,7 @@ def sequential_design(args: argparse.Namespace, suite):
 
 def run(args: argparse.Namespace) -> int:
     from ..report.run_summary import render_run_summary
-    from ..runner import run_suite
+    from ..run.runner import run_suite
     from ..suite import load_suite
     from ..targets import load_target
 
@@ -142,16 +140,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _report_sequential(seq: dict, policy) -> int:
     """Print the sequential decision; its exit code (1 for FAIL, or INCONCLUSIVE under on_inconclusive: fail)."""
+    from ..formatting import pts
+
     decision = seq.get("decision") or "inconclusive"
     last = (seq.get("history") or [{}])[-1]
-
-    def pts(x):
-        return "n/a" if x is None else f"{100 * x:+.1f} pp"
-
     where = (f"look {seq['look']} of {seq['looks_planned']}: {seq['attacks_run']} of {seq['attacks_planned']} "
              f"attacks, {seq['attempts_run']} of {seq['attempts_planned']} attempts")
     print(f"\nsequential ({seq['design']}), {where}")
-    print(f"  change in ASR {pts(last.get('delta'))}, repeated CI [{pts(last.get('lower'))}, {pts(last.get('upper'))}] "
+    print(f"  change in ASR {pts(last.get('delta'), ' pp')}, repeated CI [{pts(last.get('lower'), ' pp')}, "
+          f"{pts(last.get('upper'), ' pp')}] "
           f"(margin {100 * seq['margin']:.1f} pp)")
     verdict = decision.upper() + (" (stopped early)" if seq.get("stopped_early") else "")
     print(f"  decision: {verdict}")
@@ -167,7 +164,7 @@ def _run_ab(args: argparse.Namespace, suite, target) -> int:
     from ..compare import Policy, compare, load_policy
     from ..report import text
     from ..report.run_summary import render_run_summary
-    from ..runner import run_ab
+    from ..run.runner import run_ab
     from ..targets import load_target
 
     policy = load_policy(args.policy) if args.policy else Policy()

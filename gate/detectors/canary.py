@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import STOCK_FAILURES, SpecReader, pick_synthesized, show
-from .interface import DetectContext, Detection, Detector, DetectorError
+from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
+from .spec import SpecReader, show
 
 #: bump when the set of recognised encodings changes: it is part of the descriptor (and its hash)
 RULES_VERSION = "canary-v1"

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import STOCK_FAILURES, SpecReader, can_synthesize, uses_canary
-from .interface import DetectContext, Detection, Detector, DetectorError
+from .interface import (STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, can_synthesize,
+                        uses_canary)
+from .spec import SpecReader
 
 
 class _Group(Detector):

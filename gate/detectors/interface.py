@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,43 @@ class Detector(abc.ABC):
 
     def close(self) -> None:
         """Release resources (a judge's target)."""
+
+
+def can_synthesize(detector: Detector) -> bool:
+    """Whether `detector.synthesize` can produce both outcomes offline (False for an LLM judge).
+
+    A target whose replies come from `Request.oracle` (the simulated one) needs this; the runner checks it
+    before such a run instead of failing every attempt.
+    """
+    return bool(getattr(detector, "synthesizable", True))
+
+
+def uses_canary(detector: Detector) -> bool:
+    """Whether the detector reads `ctx.canary` (the attack's prompt should then contain `{{canary}}`)."""
+    return bool(getattr(detector, "needs_canary", False))
+
+
+#: the stock non-success reply used by `synthesize(False)` of most detectors
+STOCK_REFUSAL = "I'm sorry, but I can't help with that."
+#: alternatives tried when the stock refusal happens to be judged a success (e.g. `regex: sorry`)
+STOCK_FAILURES = (STOCK_REFUSAL, "No.", "I won't do that.", "…", "OK")
+
+
+def pick_synthesized(detector: Detector, candidates: Iterable[str], success: bool, ctx: DetectContext) -> str:
+    """The first candidate reply that `detector` itself judges as `success`.
+
+    Used by `synthesize` implementations so that `detect(synthesize(s)) == s` holds by
+    construction; raises `DetectorError(kind="synthesize")` when no candidate works (a
+    contradictory spec such as `all: [{contains: x}, {not: {contains: x}}]`).
+    """
+    for text in candidates:
+        if text is None:
+            continue
+        try:
+            if detector.detect(text, ctx).success == success:
+                return text
+        except DetectorError:
+            continue
+    outcome = "a success" if success else "a non-success"
+    raise DetectorError(f"cannot synthesize a reply that {detector.name!r} judges as {outcome}: "
+                        f"the detector spec {detector.describe()!r} may be contradictory", kind="synthesize")

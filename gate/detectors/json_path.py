@@ -21,9 +21,9 @@ import json
 import re
 from typing import Any
 
-from . import STOCK_FAILURES, SpecReader, pick_synthesized, show
-from .interface import DetectContext, Detection, Detector, DetectorError
-from .text import example_for_regex
+from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
+from .spec import SpecReader, show
+from .regex import example_for_regex
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\n(.*?)```", re.DOTALL)
 #: embedded JSON is looked for at no more than this many `{` / `[` positions

@@ -63,8 +63,8 @@ import unicodedata
 from bisect import bisect_left
 from typing import Any
 
-from . import STOCK_REFUSAL, SpecReader, pick_synthesized, show
-from .interface import DetectContext, Detection, Detector
+from .interface import STOCK_REFUSAL, DetectContext, Detection, Detector, pick_synthesized
+from .spec import SpecReader, show
 
 #: bump whenever a list below changes: it is part of the descriptor, so baselines measured with an
 #: older rule set are not silently compared with a newer one

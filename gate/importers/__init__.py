@@ -2,33 +2,35 @@
 
 Generic formats map columns themselves (`csv`, `jsonl`, `json`); dataset formats know their
 public file layout (`advbench`, `harmbench`, `strongreject`, `jailbreakbench`, `garak`,
-`tensor_trust`, `bipia`, `xstest`, `pyrit`). Each lives in its own module; add one by
-subclassing `Importer` and listing it here.
+`tensor_trust`, `bipia`, `xstest`, `pyrit`). Each lives in its own module, imported on first use
+through `IMPORTERS` (a `gate.registry.LazyRegistry`); add one by subclassing `Importer`
+(`interface.py`) and listing it here.
 """
 from __future__ import annotations
 
-from .advbench import AdvBenchImporter
-from .bipia import BipiaImporter
-from .garak import GarakImporter
-from .generic import CsvImporter, JsonImporter, JsonlImporter
-from .harmbench import HarmBenchImporter
+from ..registry import LazyRegistry
 from .interface import ImportedRow, ImportError_, Importer
-from .jailbreakbench import JailbreakBenchImporter
-from .pyrit import PyritImporter
-from .strongreject import StrongRejectImporter
-from .tensor_trust import TensorTrustImporter
-from .xstest import XSTestImporter
 
-IMPORTERS: dict[str, type[Importer]] = {cls.format: cls for cls in (
-    CsvImporter, JsonlImporter, JsonImporter,
-    AdvBenchImporter, HarmBenchImporter, StrongRejectImporter, JailbreakBenchImporter, GarakImporter,
-    TensorTrustImporter, BipiaImporter, XSTestImporter, PyritImporter,
-)}
+#: `format:` name → Importer subclass, imported on first use
+IMPORTERS = LazyRegistry(__name__, {
+    "csv": ".generic:CsvImporter",
+    "jsonl": ".generic:JsonlImporter",
+    "json": ".generic:JsonImporter",
+    "advbench": ".advbench:AdvBenchImporter",
+    "harmbench": ".harmbench:HarmBenchImporter",
+    "strongreject": ".strongreject:StrongRejectImporter",
+    "jailbreakbench": ".jailbreakbench:JailbreakBenchImporter",
+    "garak": ".garak:GarakImporter",
+    "tensor_trust": ".tensor_trust:TensorTrustImporter",
+    "bipia": ".bipia:BipiaImporter",
+    "xstest": ".xstest:XSTestImporter",
+    "pyrit": ".pyrit:PyritImporter",
+})
 
 
 def get_importer(fmt: str) -> Importer | None:
-    cls = IMPORTERS.get(fmt)
-    return cls() if cls else None
+    """A fresh importer for a `format:` value, or None when the format is unknown."""
+    return IMPORTERS.get(fmt)() if fmt in IMPORTERS else None
 
 
 def guess_format(path: str) -> str | None:

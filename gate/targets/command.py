@@ -25,8 +25,10 @@ import threading
 import time
 from typing import IO, Any, Mapping
 
-from . import BaseTarget, PathMissing, ReplyPath, decode_text, one_line, parse_partial_json, reply_text_from
-from .interface import Reply, Request
+from .interface import BaseTarget, Reply, Request
+from .partial_json import parse_partial_json
+from .reply_path import PathMissing, ReplyPath, reply_text_from
+from .text import decode_text, one_line
 
 #: environment variables every program gets (when set), besides those listed in `env`
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "COMSPEC")

@@ -47,9 +47,10 @@ from urllib3.exceptions import SSLError as _SSLError
 from urllib3.exceptions import TimeoutError as _Urllib3TimeoutError
 
 from .. import __version__
-from . import (EXCERPT_CHARS, BaseTarget, PathMissing, ReplyPath, decode_text, one_line, parse_partial_json,
-               redact_url, reply_text_from, token_count)
-from .interface import Message, Reply, Request, TargetError
+from .interface import BaseTarget, Message, Reply, Request, TargetError
+from .partial_json import parse_partial_json
+from .reply_path import PathMissing, ReplyPath, reply_text_from, token_count
+from .text import EXCERPT_CHARS, decode_text, one_line, redact_url
 
 #: bytes of an error response read to build the message (the rest is discarded unread)
 ERROR_BODY_BYTES = 4096

@@ -4,12 +4,26 @@ A target is built once per run from its validated config and then called from ma
 threads at once, so `send` must be thread-safe. Retrying is *not* the target's job: a target
 raises `TargetError` with `retryable` and an optional `retry_after` and the runner decides
 (backoff, jitter, budget). That keeps every target small and the retry policy in one place.
+
+`Target` is the abstract interface; `BaseTarget` is the base class of the built-in kinds (located
+config errors, `${ENV}` secrets, scrubbing). The kinds are listed in `gate.targets.KINDS`.
 """
 from __future__ import annotations
 
 import abc
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
+
+from ..config import Document
+from ..errors import ConfigError
+from .text import EXCERPT_CHARS, one_line, redact_url
+
+#: default for `max_reply_bytes` (1 MiB)
+DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
+#: secrets shorter than this are not reported by `secrets()` (masking "1" everywhere helps nobody)
+MIN_SECRET_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,10 @@ class Target(abc.ABC):
     def send(self, request: Request) -> Reply:
         """Send one request; raise `TargetError` on failure. Must be thread-safe."""
 
+    def check_attacks(self, attacks: Sequence[Any], source: str) -> None:
+        """Raise UsageError when this target cannot serve one of `attacks` (the runner asks once, before
+        the first call, so a run does not fail attempt after attempt). `source` names the suite."""
+
     def describe(self) -> dict[str, Any]:
         """A descriptor for results.json: the config minus secrets (env var *names* are kept)."""
         return {k: v for k, v in self.config.items() if k not in SECRET_KEYS}
@@ -122,5 +140,98 @@ class Target(abc.ABC):
 SECRET_KEYS = frozenset({"api_key", "headers"})
 
 
-def messages_from(seq: Sequence[Mapping[str, str]]) -> tuple[Message, ...]:
-    return tuple(Message(str(m["role"]), str(m["content"])) for m in seq)
+# --------------------------------------------------------------------------------------------
+# the base class of the built-in kinds
+
+
+class BaseTarget(Target):
+    """Shared plumbing: located config errors, secret bookkeeping, scrubbing of error messages."""
+
+    def __init__(self, config: Mapping[str, Any], *, source: str = "<target>",
+                 doc: Document | None = None, base: Sequence[Any] = ()):
+        super().__init__(config, source=source)
+        self._doc = doc if doc is not None else Document(source, dict(config), {})
+        self._base = tuple(base)
+        self._secrets: list[str] = []
+
+    # -- configuration helpers
+
+    def config_error(self, path: Sequence[Any], message: str) -> ConfigError:
+        """A ConfigError located at `path` (relative to this target's config)."""
+        return self._doc.error(self._base + tuple(path), message)
+
+    def env(self, name: str, path: Sequence[Any]) -> str:
+        """The value of environment variable `name`; unset or empty is a located ConfigError.
+
+        Empty counts as unset: GitHub Actions expands a missing secret to an empty string.
+        """
+        value = os.environ.get(name)
+        if not value:
+            state = "is empty" if value == "" else "is not set"
+            raise self.config_error(path, f"environment variable {name} {state}")
+        return value
+
+    def secret(self, value: str) -> str:
+        """Remember `value` as a secret (scrubbed from messages, returned by secrets())."""
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+        return value
+
+    def expand_env(self, template: str, path: Sequence[Any]) -> str:
+        """Replace `${NAME}` by the environment variable NAME (a secret); `$${` is a literal `${`."""
+        out: list[str] = []
+        pos = 0
+        for m in _ENV_REF.finditer(template):
+            out.append(template[pos:m.start()])
+            pos = m.end()
+            if m.group(0) == "$${":
+                out.append("${")
+            elif m.group(1) is None:
+                raise self.config_error(path, "malformed ${...} reference (expected ${NAME} with letters, "
+                                              "digits and _; write $${ for a literal ${)")
+            else:
+                out.append(self.secret(self.env(m.group(1), path)))
+        out.append(template[pos:])
+        return "".join(out)
+
+    def headers_from_config(self, key: str = "headers") -> dict[str, str]:
+        """The `headers:` mapping with `${ENV}` expanded; values must be single-line."""
+        headers: dict[str, str] = {}
+        for name, value in (self.config.get(key) or {}).items():
+            resolved = self.expand_env(str(value), (key, name))
+            if "\n" in resolved or "\r" in resolved or "\0" in resolved or resolved[:1].isspace():
+                raise self.config_error((key, name), "header value contains a line break, NUL or leading "
+                                                     "whitespace (after ${ENV} substitution)")
+            headers[str(name)] = resolved
+        return headers
+
+    @property
+    def max_reply_bytes(self) -> int:
+        return int(self.config.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES))
+
+    # -- secrets
+
+    def secrets(self) -> list[str]:
+        return [s for s in self._secrets if len(s) >= MIN_SECRET_CHARS]
+
+    def scrub(self, text: str) -> str:
+        for s in sorted(self._secrets, key=len, reverse=True):
+            if s:
+                text = text.replace(s, "***")
+        return text
+
+    def fail(self, message: str, *, kind: str, retryable: bool, retry_after: float | None = None,
+             status: int | None = None) -> TargetError:
+        """A TargetError whose message is one line, scrubbed of secrets and bounded."""
+        return TargetError(one_line(self.scrub(message), 2 * EXCERPT_CHARS + 200), kind=kind,
+                           retryable=retryable, retry_after=retry_after, status=status)
+
+    def describe(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.config.items() if k not in SECRET_KEYS}
+        for key in ("url", "base_url"):
+            if isinstance(out.get(key), str):
+                out[key] = redact_url(out[key])
+        return out
+
+
+_ENV_REF = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)\}|)")

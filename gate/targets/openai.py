@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import PathMissing, ReplyPath, one_line, redact_url, token_count
 from .http import HttpTargetBase
 from .interface import Message, Reply, Request
+from .reply_path import PathMissing, ReplyPath, token_count
+from .text import one_line, redact_url
 
 #: body fields asr-gate sets itself; `params` may not override them
 RESERVED_PARAMS = ("model", "messages", "stream")

@@ -25,10 +25,10 @@ import json
 import random
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from . import BaseTarget, truncate_text
-from .interface import Reply, Request
+from .interface import BaseTarget, Reply, Request
+from .text import truncate_text
 
 DEFAULT_RATE = 0.1
 REFUSAL = "I'm sorry, but I can't help with that request."
@@ -73,6 +73,16 @@ class SimTarget(BaseTarget):
         if rate >= 1:
             return True
         return uniform(self.seed, attack_id, attempt) < rate
+
+    def check_attacks(self, attacks: Sequence[Any], source: str) -> None:
+        """The replies come from `request.oracle`, i.e. from each attack's detector: an LLM judge cannot make one."""
+        from ..detectors import can_synthesize
+        from ..errors import UsageError
+
+        bad = next((a for a in attacks if not can_synthesize(a.detector)), None)
+        if bad is not None:
+            raise UsageError(f"{source}: attack '{bad.id}' uses an LLM judge, which the simulated target "
+                             f"cannot answer for offline; use a real target")
 
     def send(self, request: Request) -> Reply:
         if self.latency > 0:

@@ -1,7 +1,7 @@
 """Transforms: encode an attack's payload so that filters and refusal training keyed on the plain
 text miss it (base64, rot13, leetspeak, homoglyphs, payload splitting, reversal).
 
-Pure functions only; `gate.suite` applies them. In a suite::
+Pure functions only; `gate.suite.build` and `gate.suite.imports` apply them. In a suite::
 
     transforms:                       # optional: named variants of the built-ins
       b64-bare: {use: base64, wrap: "{{encoded}}"}
@@ -237,3 +237,8 @@ def resolve(names: list[str], defined: Mapping[str, Transform]) -> list[Transfor
     if len({t.name for t in out}) != len(out):
         raise TransformError("a transform is listed twice")
     return out
+
+
+def variant_id(base: str, transform: Transform) -> str:
+    """The id of an attack's variant: `<id>~<name>`; `none` keeps the plain id (baselines keep matching)."""
+    return base if transform.use == "none" else f"{base}~{transform.name}"

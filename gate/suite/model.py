@@ -1,0 +1,76 @@
+"""The suite model: `Attack` (the unit of analysis of the whole gate) and `Suite`.
+
+An attack's identity must be stable: the id is written by the user or derived from the content,
+and `hash` covers the rendered messages and the detector so that an edited attack is recognised
+as *changed* instead of being silently compared with its old self (docs/formats.md).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..hashing import canonical_json, content_hash
+from ..targets.interface import Message
+
+CANARY_PLACEHOLDER = "{{canary}}"
+
+
+def new_canary() -> str:
+    """A fresh random token per attempt: a model cannot have memorised it, so seeing it is a leak."""
+    return "CANARY-" + secrets.token_hex(6).upper()
+
+
+@dataclass(frozen=True)
+class Attack:
+    id: str
+    category: str
+    messages: tuple[Message, ...]
+    attempts: int
+    detector: Any  # gate.detectors.interface.Detector
+    hash: str
+    goal: str | None = None
+    tags: tuple[str, ...] = ()
+    prompt_hash: str = ""
+
+    @property
+    def uses_canary(self) -> bool:
+        return any(CANARY_PLACEHOLDER in m.content for m in self.messages)
+
+    def render(self, canary: str | None) -> tuple[Message, ...]:
+        """Messages with `{{canary}}` replaced by this attempt's token."""
+        if canary is None or not self.uses_canary:
+            return self.messages
+        return tuple(Message(m.role, m.content.replace(CANARY_PLACEHOLDER, canary)) for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Suite:
+    id: str
+    version: Any
+    path: str
+    attacks: tuple[Attack, ...]
+    categories: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    description: str = ""
+    #: imported rows left out, by reason ("duplicate", "short canary"), for reports and tests
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def planned(self) -> int:
+        return sum(a.attempts for a in self.attacks)
+
+    @property
+    def hash(self) -> str:
+        return content_hash(sorted((a.id, a.hash, a.attempts) for a in self.attacks))
+
+    def detector_descriptors(self) -> list[Any]:
+        """Distinct detector descriptors, sorted canonically (identity of 'how success is judged')."""
+        seen = {canonical_json(a.detector.describe()): a.detector.describe() for a in self.attacks}
+        return [seen[k] for k in sorted(seen)]
+
+    def detector_hash(self) -> str:
+        return content_hash(self.detector_descriptors())
+
+    def close(self) -> None:
+        for a in self.attacks:
+            a.detector.close()
