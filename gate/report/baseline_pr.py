@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from ..formatting import pct
 from .escape import md_code, md_escape
 
 MARKER = "<!-- asr-gate:baseline-pr -->"
@@ -20,7 +21,7 @@ def trend_line(history: Sequence[Mapping[str, Any]], current: float | None = Non
     lo, hi = min(values), max(values)
     span = hi - lo or 1.0
     spark = "".join(bars[min(7, int((v - lo) / span * 7 + 0.5))] if hi > lo else bars[3] for v in values)
-    return f"{spark}  ({' → '.join(f'{100 * v:.1f}%' for v in values[-5:])})"
+    return f"{spark}  ({' → '.join(pct(v) for v in values[-5:])})"
 
 
 def pr_body(suite_id: str, rows, changes: Mapping[str, list[str]], new: Mapping[str, Any],
