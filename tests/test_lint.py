@@ -163,7 +163,8 @@ def test_hadolint_on_the_dockerfile():
 
 
 def test_action_metadata_matches_the_adapter():
-    from gate.action import GATE_INPUTS, OUTPUT_NAMES, PUBLISH_INPUTS
+    from gate.action.inputs import GATE_INPUTS, PUBLISH_INPUTS
+    from gate.action.workflow import OUTPUT_NAMES
 
     meta = yaml.safe_load(ACTION.read_text())
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile"}
