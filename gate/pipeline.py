@@ -28,19 +28,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .action.event import Event, read_event
-from .action.inputs import in_actions, token_env_for, token_value
-from .publish import publisher
-from .publish.publisher import Context, Outcome
-from .report import destinations
+if TYPE_CHECKING:  # pragma: no cover
+    from .action.event import Event
+    from .publish.publisher import Context
 
 DEFAULT_OUT = "asr-gate-out"
 
 
 def make_context(args: argparse.Namespace, wf: Any, env: Mapping[str, str]) -> Context:
     """Where and how to publish: options first, then the inputs (token) and the event. Masks the token."""
+    from .action.event import read_event
+    from .action.inputs import in_actions, token_env_for, token_value
+    from .publish.publisher import Context
+
     ev = read_event(env)
     token_env = token_env_for(args.github_token_env, env)
     token = (token_value(token_env, env) or "").strip() or None
@@ -109,11 +111,12 @@ def build_policy(args: Any):
 
 
 def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[str, Any] | None, policy: Any,
-                      baseline_path: str | None = None, event: Event | None = None):
+                      baseline_path: str | None = None, event: "Event | None" = None):
     """The `gate.sequential.Design` of ``gate --sequential``: `gate.sequential.design_for` (the one builder,
     which ``run --sequential`` uses too) from the baseline the gate loaded and the policy it built (overrides
     included). UsageError when the mode cannot be used (live A/B, a shard, no attack of the suite in the
     baseline)."""
+    from .action.event import Event
     from .errors import UsageError
     from .sequential import design_for
 
@@ -131,7 +134,7 @@ def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[st
 # the gate: run, compare, report
 
 
-def _no_baseline_message(args: argparse.Namespace, baseline_path: str, event: Event) -> str:
+def _no_baseline_message(args: argparse.Namespace, baseline_path: str, event: "Event") -> str:
     return (f"no baseline file at {event.display_path(baseline_path)}: there is nothing to compare "
             f"with, so no verdict is possible. Create it from a run on the accepted model: `asr-gate run "
             f"--suite {event.display_path(args.suite)} --target TARGET --out base` then `asr-gate "
@@ -258,6 +261,9 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
                    results_path: str, out_dir: str, suite_id: str, suite_path: str | None = None,
                    history_file: str | None = None) -> int:
     """Render ``verdict`` to files, log, check run, comment, summary and outputs; return the exit code."""
+    from .publish import publisher
+    from .report import destinations
+
     wf = ctx.wf
     report_md, report_path = destinations.write_files(verdict, out_dir)
     destinations.print_text(verdict)
@@ -288,10 +294,13 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
 def report_error(ctx: Context, *, message: str, exit_code: int, suite_id: str | None, heading: str,
                  results_path: str | None = None, publish_it: bool = True) -> int:
     """No verdict could be computed: say why everywhere the verdict would have gone; return exit_code."""
+    from .publish import publisher
+    from .report import destinations
+
     wf = ctx.wf
     wf.error(message, title=f"asr-gate: {heading}")
     body = destinations.error_body(heading, message, destinations.links(ctx.event, ctx.head_sha))
-    outcome = Outcome()
+    outcome = publisher.Outcome()
     if publish_it and suite_id:
         outcome = publisher.publish(ctx, suite_id=suite_id, conclusion="failure", title=f"asr-gate: ERROR ({heading})",
                                     summary=body, text="", comment_body=body)
@@ -368,7 +377,9 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
     from .baseline import (append_history, before_after_rows, changed_attacks, check_same_suite,
                            default_baseline_path, history_entry, history_path, make_baseline, read_history)
     from .errors import UsageError
+    from .action.inputs import token_value
     from .hashing import canonical_json
+    from .publish import publisher
     from .report.baseline_pr import before_after_table, pr_body
     from .report.escape import log_escape
     from .results import load_results, recorded_detector_hash, require_same_detector, write_json_atomic
