@@ -8,7 +8,8 @@ Docker action (`gate.action`) is the same commands with options from its inputs.
   docs/statistics.md §3.8), compare with the baseline, then `report_verdict`;
 * `publish_artifact` (``asr-gate publish``, the ``workflow_run`` pattern): the checks of
   `gate.publish.artifact`, then the same comparison and `report_verdict`;
-* `run_only` + `update_baseline` (``asr-gate baseline update``, the action's ``mode: baseline``).
+* `run_only` + `update_baseline` (``asr-gate baseline update``, the action's ``mode: baseline``);
+* `run_demo` (``asr-gate demo``): the whole loop offline, on the built-in simulated model.
 
 One `Verdict` drives everything: the exit code, the check run's conclusion (warn → success with a
 notice), the sticky PR comment, the job summary, the outputs and the log annotations. Reporting never
@@ -50,9 +51,11 @@ def make_context(args: argparse.Namespace, wf: Any, env: Mapping[str, str]) -> C
     return Context(
         wf=wf, event=ev, token=token, token_env=token_env, repo=args.repo or ev.repository,
         api_url=(args.api_url or ev.api_url).rstrip("/"), pr=args.pr if args.pr is not None else ev.pr_number,
-        head_sha=args.head_sha or ev.head_sha, comment=args.comment is not False, check_run=args.check_run is not False,
-        require_publish=bool(args.require_publish), comment_author=args.comment_author, check_name=args.check_name,
-        fork=bool(ev.name == "pull_request" and ev.is_fork), workspace=ev.workspace or (os.getcwd() if in_actions(env) else None),
+        head_sha=args.head_sha or ev.head_sha, comment=args.comment is not False,
+        check_run=args.check_run is not False, require_publish=bool(args.require_publish),
+        comment_author=args.comment_author, check_name=args.check_name,
+        fork=bool(ev.name == "pull_request" and ev.is_fork),  # a read-only token: nothing is attempted
+        workspace=ev.workspace or (os.getcwd() if in_actions(env) else None),
     )
 
 
@@ -112,10 +115,12 @@ def build_policy(args: Any):
 
 def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[str, Any] | None, policy: Any,
                       baseline_path: str | None = None, event: "Event | None" = None):
-    """The `gate.sequential.Design` of ``gate --sequential``: `gate.sequential.design_for` (the one builder,
-    which ``run --sequential`` uses too) from the baseline the gate loaded and the policy it built (overrides
-    included). UsageError when the mode cannot be used (live A/B, a shard, no attack of the suite in the
-    baseline)."""
+    """The `gate.sequential.Design` of a sequential run: `gate.sequential.design_for` (the one builder) from a
+    loaded baseline and the policy (overrides included), after the checks every sequential run needs.
+
+    UsageError when the mode cannot be used: live A/B (``args.baseline_target``) or no baseline, a shard
+    (``args.shard``), no attack of the suite in the baseline. ``args`` needs ``seed`` and ``no_early_pass``
+    too, which ``asr-gate run``'s options also have, so ``run --sequential`` can share this wrapper."""
     from .action.event import Event
     from .errors import UsageError
     from .sequential import design_for
@@ -410,12 +415,13 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
         if not token or not repo:
             raise UsageError(f"--open-pr needs a token in ${token_env} and --repo (or $GITHUB_REPOSITORY)")
         history_lines = read_history(os.path.join(os.getcwd(), hist))
-        history_text = "".join(canonical_json(h) + "\n" for h in history_lines) + canonical_json(history_entry(new)) + "\n"
+        history_text = "".join(canonical_json(h) + "\n" for h in [*history_lines, history_entry(new)])
         url, base_branch = publisher.open_baseline_pull_request(
             token=token, api_url=api_url, repo=repo, suite_id=suite_id, branch=branch, base=base,
             files={path: publisher.baseline_file_text(new), hist: history_text},
             body=pr_body(suite_id, rows, changes, new, history_lines))
-        print(f"pull request: {url}" if url else f"the baseline on {base_branch} is already up to date; no pull request needed")
+        print(f"pull request: {url}" if url
+              else f"the baseline on {base_branch} is already up to date; no pull request needed")
         return 0
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     write_json_atomic(path, new)

@@ -159,7 +159,7 @@ def test_hadolint_on_the_dockerfile():
 
 
 # ------------------------------------------------------------------------------------------------
-# the contract of DESIGN.md §6 that linters do not know about
+# the GitHub Actions contract (docs/architecture.md) that linters do not know about
 
 
 def test_action_metadata_matches_the_adapter():

@@ -18,6 +18,16 @@ from .options import add_publish_options
 from .run import add_run_options
 
 
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got '{text}'")
+    return v
+
+
 def _add_gate_options(p: argparse.ArgumentParser) -> None:
     from ..pipeline import DEFAULT_OUT
 
@@ -38,16 +48,6 @@ def _add_gate_options(p: argparse.ArgumentParser) -> None:
     seq.add_argument("--no-early-pass", action="store_true",
                      help="with --sequential: only stop early to FAIL; a PASS needs every look")
     add_publish_options(p)
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got '{text}'")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -80,8 +80,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
-#: GitHub's limits (docs/architecture.md, the GitHub Actions contract). Sizes are checked in UTF-8 bytes, which is never less than the
-#: number of characters or UTF-16 code units, so the result is below the limit however GitHub counts.
+#: GitHub's limits (docs/architecture.md, the GitHub Actions contract). Sizes are checked in UTF-8 bytes,
+#: which is never less than the number of characters or UTF-16 code units, so the result is below the limit
+#: however GitHub counts.
 CHECK_RUN_TEXT_LIMIT = 65_535
 COMMENT_BODY_LIMIT = 65_536
 ANNOTATIONS_PER_REQUEST = 50
@@ -328,8 +329,8 @@ def connect(
 
     ``write_throttle=False`` sets PyGithub's ``seconds_between_writes`` / ``seconds_between_requests``
     to 0 (tests); ``None`` reads ``ASR_GATE_GITHUB_THROTTLE`` ("0" disables, for end-to-end tests
-    that drive the CLI against a local fake) and otherwise keeps PyGithub's polite defaults. ``retries=None`` keeps PyGithub's default retry policy (rate limits, 5xx); tests
-    pass 0. ``comment_author`` overrides the login used to recognise our sticky comment (`identity`).
+    that drive the CLI against a local fake) and otherwise keeps PyGithub's polite defaults.
+    ``retries=None`` keeps PyGithub's default retry policy (rate limits, 5xx); tests pass 0. ``comment_author`` overrides the login used to recognise our sticky comment (`identity`).
     """
     from github import Auth, Github
 

@@ -39,7 +39,8 @@ def baseline_inputs(path: str) -> dict:
 
 
 def make_plan(*, baseline_asr: float | None, margin: float, icc: float | None, omega: float | None,
-              repeats: int | None, attacks: int | None, power: float, alpha: float, baseline: str | None = None) -> dict:
+              repeats: int | None, attacks: int | None, power: float, alpha: float,
+              baseline: str | None = None) -> dict:
     """The planner's answer (what ``--format json`` prints): values not given come from ``baseline``'s file,
     else from conservative defaults (ICC 0, omega 0.10); each input says where it came from."""
     from .. import stats
