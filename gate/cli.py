@@ -1,9 +1,9 @@
-"""The `asr-gate` command line: a thin layer that wires subcommands to the library.
+"""The `asr-gate` command line: a thin layer that wires subcommands to the library (docs/architecture.md).
 
 Each subcommand lives in `gate/commands/<name>.py` and exposes `register(subparsers)`, which adds
-its parser and sets `func=run`, where `run(args) -> int` returns the exit code. Command modules
-import only argparse at module level, so `asr-gate --help` stays fast; heavy libraries (scipy,
-PyGithub) are imported inside `run`.
+its parser and sets `func=run`, where `run(args) -> int` parses what argparse cannot, calls the library
+(the gate's flow is `gate.pipeline`) and returns the exit code. Command modules import only argparse at
+module level, so `asr-gate --help` stays fast; heavy libraries (scipy, PyGithub) are imported inside `run`.
 
 Every `GateError` becomes one line on stderr and its exit code (2 bad input, 3 could not
 measure); nothing a user can cause prints a traceback.
@@ -23,12 +23,8 @@ from .errors import EXIT_MEASURE, EXIT_USAGE, GateError
 COMMANDS = ("run", "compare", "gate", "publish", "baseline", "plan", "validate", "merge", "detectors", "demo")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors already; keep its message to one line plus usage."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = argparse.ArgumentParser(
         prog="asr-gate",
         description="Measure the Attack Success Rate (ASR) of an LLM application and gate a pull request "
         "on a statistically sound comparison with the committed baseline.",
@@ -37,13 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asr-gate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"commands.{name}"):
-                continue  # not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f".commands.{name}", __package__).register(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import os
 from typing import Mapping
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_SERVER_URL = "https://github.com"
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -46,6 +47,49 @@ def workflow_run_url(env: Mapping[str, str] | None = None) -> str | None:
 def workspace(env: Mapping[str, str] | None = None) -> str:
     """The checkout the run works in: ``GITHUB_WORKSPACE`` under Actions, else the current directory."""
     return _env(env).get("GITHUB_WORKSPACE") or os.getcwd()
+
+
+def in_actions(env: Mapping[str, str] | None = None) -> bool:
+    """Under GitHub Actions (``GITHUB_ACTIONS=true``): options come from the action's inputs, and messages
+    become workflow commands."""
+    return _env(env).get("GITHUB_ACTIONS") == "true"
+
+
+def github_workspace(env: Mapping[str, str] | None = None) -> str | None:
+    """``GITHUB_WORKSPACE`` itself (None outside Actions), for paths shown relative to the checkout."""
+    return _env(env).get("GITHUB_WORKSPACE") or None
+
+
+def github_server_url(env: Mapping[str, str] | None = None) -> str:
+    """The web root links point at (GitHub Enterprise Server sets its own), without a trailing slash."""
+    return (_env(env).get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
+
+
+def github_ref_name(env: Mapping[str, str] | None = None) -> str | None:
+    """The branch or tag the workflow runs on (``GITHUB_REF_NAME``)."""
+    return _env(env).get("GITHUB_REF_NAME") or None
+
+
+def github_run(env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(``GITHUB_RUN_ID``, ``GITHUB_RUN_ATTEMPT``): which workflow run this is."""
+    e = _env(env)
+    return e.get("GITHUB_RUN_ID") or None, e.get("GITHUB_RUN_ATTEMPT") or None
+
+
+def github_event(env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """(``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``): the event that started the run and its payload file."""
+    e = _env(env)
+    return e.get("GITHUB_EVENT_NAME", ""), e.get("GITHUB_EVENT_PATH") or None
+
+
+def github_output_file(env: Mapping[str, str] | None = None) -> str | None:
+    """The file step outputs are appended to (``GITHUB_OUTPUT``)."""
+    return _env(env).get("GITHUB_OUTPUT") or None
+
+
+def github_step_summary_file(env: Mapping[str, str] | None = None) -> str | None:
+    """The file the job summary is appended to (``GITHUB_STEP_SUMMARY``)."""
+    return _env(env).get("GITHUB_STEP_SUMMARY") or None
 
 
 def data_roots(env: Mapping[str, str] | None = None) -> list[str]:

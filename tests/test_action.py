@@ -1,4 +1,4 @@
-"""gate/action.py in-process: inputs, the event payload, GITHUB_OUTPUT, the step summary, workflow commands."""
+"""gate/action/ in-process: inputs, the event payload, GITHUB_OUTPUT, the step summary, workflow commands."""
 from __future__ import annotations
 
 import io
@@ -8,43 +8,47 @@ import os
 import pytest
 
 from action_harness import parse_outputs, pr_event, webhook_example, workflow_run_event
-from gate import action
+from gate import pipeline
+from gate.action.event import Event, read_event
+from gate.action.inputs import (GATE_INPUTS, PUBLISH_INPUTS, apply_inputs, get_input, input_env_names, input_source,
+                                parse_bool, parse_fraction, require_input)
+from gate.action.workflow import ANNOTATIONS_PER_LEVEL, SUMMARY_LIMIT, Workflow
 from gate.errors import UsageError
 
 
 def test_input_names_keep_hyphens_and_accept_underscores():
-    assert action.input_env_names("fail-on-inconclusive") == ("INPUT_FAIL-ON-INCONCLUSIVE",
+    assert input_env_names("fail-on-inconclusive") == ("INPUT_FAIL-ON-INCONCLUSIVE",
                                                               "INPUT_FAIL_ON_INCONCLUSIVE")
-    assert action.input_env_names("suite") == ("INPUT_SUITE",)
-    assert action.input_env_names("my input") == ("INPUT_MY_INPUT",)
+    assert input_env_names("suite") == ("INPUT_SUITE",)
+    assert input_env_names("my input") == ("INPUT_MY_INPUT",)
     env = {"INPUT_FAIL_ON_INCONCLUSIVE": " true ", "INPUT_CHECK-RUN": "false", "INPUT_CHECK_RUN": "true",
            "INPUT_EMPTY": "  "}
-    assert action.get_input("fail-on-inconclusive", env) == "true"
-    assert action.get_input("check-run", env) == "false"  # the runner's hyphen form wins
-    assert action.get_input("empty", env) is None and action.get_input("missing", env) is None
-    assert action.input_source("check-run", env) == "INPUT_CHECK-RUN"
+    assert get_input("fail-on-inconclusive", env) == "true"
+    assert get_input("check-run", env) == "false"  # the runner's hyphen form wins
+    assert get_input("empty", env) is None and get_input("missing", env) is None
+    assert input_source("check-run", env) == "INPUT_CHECK-RUN"
 
 
 @pytest.mark.parametrize("text, value", [("true", True), ("True", True), ("TRUE", True), ("false", False),
                                          ("False", False), ("FALSE", False)])
 def test_booleans_are_yaml_core_booleans(text, value):
-    assert action.parse_bool("comment", text) is value
+    assert parse_bool("comment", text) is value
 
 
 @pytest.mark.parametrize("text", ["yes", "1", "on", "tru", ""])
 def test_other_booleans_are_usage_errors(text):
     with pytest.raises(UsageError, match="input 'comment' must be true or false"):
-        action.parse_bool("comment", text)
+        parse_bool("comment", text)
 
 
 def test_require_input_and_fractions():
     with pytest.raises(UsageError, match="input 'suite' is required"):
-        action.require_input("suite", {})
-    assert action.parse_fraction("margin", "5%") == pytest.approx(0.05)
-    assert action.parse_fraction("margin", "0.05") == 0.05
+        require_input("suite", {})
+    assert parse_fraction("margin", "5%") == pytest.approx(0.05)
+    assert parse_fraction("margin", "0.05") == 0.05
     for bad in ("1.5", "-0.1", "five", "nan"):
         with pytest.raises(UsageError):
-            action.parse_fraction("margin", bad)
+            parse_fraction("margin", bad)
 
 
 def test_apply_inputs_fills_only_unset_options():
@@ -53,13 +57,13 @@ def test_apply_inputs_fills_only_unset_options():
     args = argparse.Namespace(suite="cli.yaml", target=None, attempts=None, comment=None, alpha=None, margin=None)
     env = {"INPUT_SUITE": "input.yaml", "INPUT_TARGET": "t.yaml", "INPUT_ATTEMPTS": "12", "INPUT_COMMENT": "false",
            "INPUT_MARGIN": "3%"}
-    specs = [s for s in action.GATE_INPUTS if s.dest in vars(args)]
-    used = action.apply_inputs(args, specs, env)
+    specs = [s for s in GATE_INPUTS if s.dest in vars(args)]
+    used = apply_inputs(args, specs, env)
     assert args.suite == "cli.yaml" and args.target == "t.yaml" and args.attempts == 12
     assert args.comment is False and args.margin == pytest.approx(0.03) and args.alpha is None
     assert "suite" not in used and "target" in used
     with pytest.raises(UsageError, match="input 'attempts' must be a positive integer"):
-        action.apply_inputs(argparse.Namespace(attempts=None), specs, {"INPUT_ATTEMPTS": "0"})
+        apply_inputs(argparse.Namespace(attempts=None), specs, {"INPUT_ATTEMPTS": "0"})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -69,7 +73,7 @@ def test_apply_inputs_fills_only_unset_options():
 def _event(tmp_path, payload, name, **env):
     path = tmp_path / "event.json"
     path.write_text(json.dumps(payload))
-    return action.read_event({"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": name, **env})
+    return read_event({"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": name, **env})
 
 
 def test_pull_request_event_uses_the_head_sha_not_the_merge_commit(tmp_path):
@@ -106,7 +110,7 @@ def test_push_dispatch_schedule_and_workflow_run_events(tmp_path):
 
 
 def test_no_event_file_means_no_pull_request(tmp_path):
-    ev = action.read_event({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
+    ev = read_event({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
     assert ev.pr_number is None and ev.head_sha == "a" * 40
 
 
@@ -122,7 +126,7 @@ def test_a_missing_or_broken_event_file_is_a_located_error(name):
 
     path = os.path.join(BAD_EVENTS, name)
     with pytest.raises(ConfigError) as info:
-        action.read_event({"GITHUB_EVENT_PATH": path, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
+        read_event({"GITHUB_EVENT_PATH": path, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40})
     msg = info.value.one_line()
     needle, line = EVENT_ERRORS[name]
     assert needle in msg and name in msg and "\n" not in msg
@@ -135,10 +139,10 @@ def test_every_bad_event_has_an_expectation():
 
 
 def test_run_url_only_from_well_formed_values():
-    ev = action.Event(repository="octo-org/widgets", run_id="42")
+    ev = Event(repository="octo-org/widgets", run_id="42")
     assert ev.run_url == "https://github.com/octo-org/widgets/actions/runs/42"
-    assert action.Event(repository="octo-org/widgets", run_id="42)](http://evil").run_url is None
-    assert action.Event(repository="a/b", run_id="1", server_url="javascript:alert(1)//").run_url is None
+    assert Event(repository="octo-org/widgets", run_id="42)](http://evil").run_url is None
+    assert Event(repository="a/b", run_id="1", server_url="javascript:alert(1)//").run_url is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -148,7 +152,7 @@ def test_run_url_only_from_well_formed_values():
 def test_outputs_use_heredocs_that_no_value_can_break(tmp_path):
     out = tmp_path / "output"
     out.write_text("earlier=1\n")
-    wf = action.Workflow({"GITHUB_OUTPUT": str(out), "GITHUB_ACTIONS": "true"}, stdout=io.StringIO())
+    wf = Workflow({"GITHUB_OUTPUT": str(out), "GITHUB_ACTIONS": "true"}, stdout=io.StringIO())
     nasty = "line1\nverdict=pass\nghadelimiter_x\nEOF"
     wf.set_outputs({"verdict": "fail", "report-path": nasty, "asr": None})
     parsed = parse_outputs(out.read_text())
@@ -159,26 +163,26 @@ def test_outputs_use_heredocs_that_no_value_can_break(tmp_path):
 
 def test_summary_never_exceeds_one_mib(tmp_path):
     path = tmp_path / "summary.md"
-    path.write_text("x" * (action.SUMMARY_LIMIT - 10_000))
-    wf = action.Workflow({"GITHUB_STEP_SUMMARY": str(path)})
+    path.write_text("x" * (SUMMARY_LIMIT - 10_000))
+    wf = Workflow({"GITHUB_STEP_SUMMARY": str(path)})
     assert wf.append_summary("| a | b |\n" * 5_000)
     size = path.stat().st_size
-    assert size < action.SUMMARY_LIMIT and "truncated by asr-gate" in path.read_text()
+    assert size < SUMMARY_LIMIT and "truncated by asr-gate" in path.read_text()
     assert not wf.append_summary("more")  # no room left: nothing appended
     assert path.stat().st_size == size
-    assert not action.Workflow({}).append_summary("no file")
+    assert not Workflow({}).append_summary("no file")
 
 
 def test_annotations_are_capped_and_escaped():
     out = io.StringIO()
-    wf = action.Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
+    wf = Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
     for i in range(12):
         wf.warning(f"w{i}\n::error::x %0A", title="t: a, b", file="suite.yaml", line=3)
     wf.error("boom")
     wf.flush_dropped()
     lines = out.getvalue().splitlines()
     warnings = [line for line in lines if line.startswith("::warning ")]
-    assert len(warnings) == action.ANNOTATIONS_PER_LEVEL
+    assert len(warnings) == ANNOTATIONS_PER_LEVEL
     assert warnings[0] == "::warning file=suite.yaml,line=3,title=t%3A a%2C b::w0%0A::error::x %250A"
     assert "::error title=asr-gate::boom" in lines
     assert lines[-1] == "asr-gate: 2 warnings not shown as annotations (at most 10 per level); see the job summary"
@@ -186,7 +190,7 @@ def test_annotations_are_capped_and_escaped():
 
 def test_masks_are_printed_once_and_per_line():
     out = io.StringIO()
-    wf = action.Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
+    wf = Workflow({"GITHUB_ACTIONS": "true"}, stdout=out)
     wf.mask("s3cr3t-value-unit-test")
     wf.mask("s3cr3t-value-unit-test")
     wf.mask("abc")  # too short to be worth masking
@@ -201,7 +205,7 @@ def test_masks_are_printed_once_and_per_line():
 
 def test_outside_actions_messages_are_plain_lines():
     out, err = io.StringIO(), io.StringIO()
-    wf = action.Workflow({}, stdout=out, stderr=err)
+    wf = Workflow({}, stdout=out, stderr=err)
     wf.mask("a-secret-value")
     wf.warning("asr-gate: look ::error::here\n", title="x")
     wf.group("g")
@@ -224,8 +228,8 @@ def _build(argv, env=None):
 
     args = gate_cmd.parse(argv)
     if env:
-        action.apply_inputs(args, action.GATE_INPUTS, env)
-    return gate_cmd.build_policy(args)
+        apply_inputs(args, GATE_INPUTS, env)
+    return pipeline.build_policy(args)
 
 
 def test_alpha_override_moves_pass_alpha_to_half_the_final_alpha(tmp_path):
@@ -304,14 +308,13 @@ def _counts(n, successes, attempts=10, prefix="a", category="c"):
 
 
 def _context(env, stdout=None):
-    from gate.commands import gate as gate_cmd
+    from gate.publish.publisher import Context
 
-    wf = action.Workflow(env, stdout=stdout or io.StringIO(), stderr=io.StringIO())
-    return gate_cmd.Context(wf=wf, event=action.Event(), comment=False, check_run=False)
+    wf = Workflow(env, stdout=stdout or io.StringIO(), stderr=io.StringIO())
+    return Context(wf=wf, event=Event(), comment=False, check_run=False)
 
 
 def test_asr_outputs_are_each_runs_overall_asr_and_delta_the_paired_change(tmp_path, capsys):
-    from gate.commands import gate as gate_cmd
     from gate.compare import compare
 
     baseline = {"attacks": _counts(12, 1)}
@@ -322,7 +325,7 @@ def test_asr_outputs_are_each_runs_overall_asr_and_delta_the_paired_change(tmp_p
     out = tmp_path / "output"
     out.write_text("")
     ctx = _context({"GITHUB_OUTPUT": str(out)})
-    gate_cmd.report_verdict(ctx, verdict, results=results, baseline=baseline, results_path=str(tmp_path / "r.json"),
+    pipeline.report_verdict(ctx, verdict, results=results, baseline=baseline, results_path=str(tmp_path / "r.json"),
                             out_dir=str(tmp_path / "o"), suite_id="s")
     o = parse_outputs(out.read_text())
     assert o["asr"] == "0.169231"  # 22/130 over every judged attempt of the run, was the paired 0.1
@@ -333,7 +336,6 @@ def test_asr_outputs_are_each_runs_overall_asr_and_delta_the_paired_change(tmp_p
 def test_annotations_of_regressed_attacks_never_print_nan(tmp_path, capsys):
     import dataclasses
 
-    from gate.commands import gate as gate_cmd
     from gate.compare import AttackChange, compare
 
     verdict = compare({"attacks": _counts(12, 1)}, {"attacks": _counts(12, 6)})
@@ -345,7 +347,7 @@ def test_annotations_of_regressed_attacks_never_print_nan(tmp_path, capsys):
     verdict = dataclasses.replace(verdict, top_regressed=odd)
     log = io.StringIO()
     ctx = _context({"GITHUB_ACTIONS": "true"}, stdout=log)
-    code = gate_cmd.report_verdict(ctx, verdict, results={"attacks": _counts(12, 6)},
+    code = pipeline.report_verdict(ctx, verdict, results={"attacks": _counts(12, 6)},
                                    baseline={"attacks": _counts(12, 1)}, results_path=str(tmp_path / "r.json"),
                                    out_dir=str(tmp_path / "o"), suite_id="s")
     assert code == 1
@@ -368,19 +370,19 @@ def test_sequential_inputs_fill_the_gate_options_and_are_declared_in_action_yml(
 
     args = gate_cmd.parse([])
     assert (args.sequential, args.seed, args.no_early_pass) == (None, None, False)
-    action.apply_inputs(args, action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL-SEED": "7"})
+    apply_inputs(args, GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL-SEED": "7"})
     assert args.sequential is True and args.seed == 7
     args = gate_cmd.parse(["--no-sequential", "--sequential-seed", "2"])
-    action.apply_inputs(args, action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL_SEED": "9"})
+    apply_inputs(args, GATE_INPUTS, {"INPUT_SEQUENTIAL": "true", "INPUT_SEQUENTIAL_SEED": "9"})
     assert args.sequential is False and args.seed == 2  # the command line wins
     assert gate_cmd.parse(["--sequential", "--seed", "0"]).seed == 0
     with pytest.raises(UsageError, match="input 'sequential' must be true or false"):
-        action.apply_inputs(gate_cmd.parse([]), action.GATE_INPUTS, {"INPUT_SEQUENTIAL": "yes"})
+        apply_inputs(gate_cmd.parse([]), GATE_INPUTS, {"INPUT_SEQUENTIAL": "yes"})
     for bad in ("-1", "x", "1.5"):
         with pytest.raises(UsageError, match="input 'sequential-seed' must be a non-negative integer"):
-            action.apply_inputs(gate_cmd.parse([]), action.GATE_INPUTS, {"INPUT_SEQUENTIAL-SEED": bad})
+            apply_inputs(gate_cmd.parse([]), GATE_INPUTS, {"INPUT_SEQUENTIAL-SEED": bad})
     # publish mode has nothing to run
-    assert not {s.name for s in action.PUBLISH_INPUTS} & {"sequential", "sequential-seed"}
+    assert not {s.name for s in PUBLISH_INPUTS} & {"sequential", "sequential-seed"}
     inputs = yaml.safe_load(ACTION_YML.read_text())["inputs"]
     assert inputs["sequential"]["default"] == "false" and inputs["sequential"]["description"]
     assert "default" not in inputs["sequential-seed"] and inputs["sequential-seed"]["description"]
@@ -407,21 +409,21 @@ def test_gate_builds_the_design_from_its_baseline_and_the_policy_with_overrides(
                             for a in suite.attacks]}
     policy_path = _policy_file(tmp_path, "alpha: 0.1\nmargin: 0.1\nmin_attempts: 2\n")
     args = gate_cmd.parse(["--policy", policy_path, "--margin", "3%", "--sequential", "--seed", "5"])
-    policy = gate_cmd.build_policy(args)
-    design = gate_cmd.sequential_design(args, suite, baseline, policy)
+    policy = pipeline.build_policy(args)
+    design = pipeline.sequential_design(args, suite, baseline, policy)
     assert design.margin == pytest.approx(0.03)  # the override, not the file's 0.1
     assert (design.alpha, design.pass_alpha) == (0.1, pytest.approx(0.05))
     assert design.min_attempts == 2 and design.seed == 5 and design.allow_early_pass
     assert sorted(design.order) == sorted(a.id for a in suite.attacks) and design.looks == 4
     args = gate_cmd.parse(["--sequential", "--no-early-pass"])
-    assert not gate_cmd.sequential_design(args, suite, baseline, gate_cmd.build_policy(args)).allow_early_pass
+    assert not pipeline.sequential_design(args, suite, baseline, pipeline.build_policy(args)).allow_early_pass
     # nothing paired, a live A/B or a shard: a usage error before any model call
     foreign = {"attacks": [dict(a, hash="other") for a in baseline["attacks"]]}
     with pytest.raises(UsageError, match="no attack of the suite is in the baseline"):
-        gate_cmd.sequential_design(args, suite, foreign, policy)
+        pipeline.sequential_design(args, suite, foreign, policy)
     with pytest.raises(UsageError, match="baseline-target"):
-        gate_cmd.sequential_design(gate_cmd.parse(["--sequential", "--baseline-target", "t.yaml"]), suite, None,
+        pipeline.sequential_design(gate_cmd.parse(["--sequential", "--baseline-target", "t.yaml"]), suite, None,
                                    policy)
     with pytest.raises(UsageError, match="--shard"):
-        gate_cmd.sequential_design(gate_cmd.parse(["--sequential", "--shard", "1/2"]), suite, baseline, policy)
+        pipeline.sequential_design(gate_cmd.parse(["--sequential", "--shard", "1/2"]), suite, baseline, policy)
     suite.close()

@@ -18,7 +18,7 @@ from action_harness import (ACTIONS_TOKEN, FORK_TOKEN, MERGE_SHA, REPO, make_bas
                             start_fake_github, start_prism, webhook_example, workflow_run_event, write_suite,
                             write_target)
 from fake_openai import FakeOpenAI
-from gate.github import sticky_marker
+from gate.publish.github import sticky_marker
 
 CHECK_NAME = "asr-gate / e2e"
 MARKER = sticky_marker("e2e")

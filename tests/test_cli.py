@@ -55,3 +55,13 @@ def test_demo_without_regression_does_not_fail(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert "would exit with code 1" not in proc.stdout
+
+
+def test_compare_formats_are_the_report_registry(capsys):
+    from gate.report import FORMATS
+
+    assert tuple(FORMATS) == ("text", "json", "markdown", "junit")  # the order `compare --help` lists them
+    assert all(callable(FORMATS.get(name)) for name in FORMATS)
+    with pytest.raises(SystemExit):
+        main(["compare", "--baseline", "b.json", "--results", "r.json", "--format", "html"])
+    assert "choose from 'text', 'json', 'markdown', 'junit'" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import yaml
 from action_harness import (ACTIONS_TOKEN, OUR_COMMANDS, REPO, TESTS, make_baseline, pr_event, run_action,
                             start_fake_github, workflow_run_event, write_target)
 from fake_openai import FakeOpenAI
-from gate.github import sticky_marker
+from gate.publish.github import sticky_marker
 
 CORPUS: list[str] = json.loads((TESTS / "fixtures" / "hostile_strings.json").read_text("utf-8"))["strings"]
 SUITE_ID = "hostile"

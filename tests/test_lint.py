@@ -159,18 +159,19 @@ def test_hadolint_on_the_dockerfile():
 
 
 # ------------------------------------------------------------------------------------------------
-# the contract of DESIGN.md §6 that linters do not know about
+# the GitHub Actions contract (docs/architecture.md) that linters do not know about
 
 
 def test_action_metadata_matches_the_adapter():
-    from gate.action import GATE_INPUTS, OUTPUT_NAMES, PUBLISH_INPUTS
+    from gate.action.inputs import BASELINE_INPUTS, ENTRYPOINT_INPUTS, GATE_INPUTS, PUBLISH_INPUTS
+    from gate.action.workflow import OUTPUT_NAMES
 
     meta = yaml.safe_load(ACTION.read_text())
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert meta["branding"]["icon"] and meta["branding"]["color"]
     assert tuple(meta["outputs"]) == OUTPUT_NAMES
     inputs = meta["inputs"]
-    consumed = {s.name for s in GATE_INPUTS + PUBLISH_INPUTS} | {"mode", "github-token", "base", "branch"}
+    consumed = {s.name for s in GATE_INPUTS + PUBLISH_INPUTS + BASELINE_INPUTS} | set(ENTRYPOINT_INPUTS)
     assert set(inputs) == consumed, set(inputs) ^ consumed
     assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert inputs["comment"]["default"] == "true" and inputs["check-run"]["default"] == "true"

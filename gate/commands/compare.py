@@ -1,13 +1,16 @@
-"""`asr-gate compare`: baseline + results (+ policy) → verdict, report and exit code."""
+"""`asr-gate compare`: baseline + results (+ policy) → verdict, report and exit code.
+
+The comparison is `gate.compare.compare` (docs/statistics.md §3); the formats are `gate.report.FORMATS`.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 
-FORMATS = ("text", "json", "markdown", "junit")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..report import FORMATS
+
     p = sub.add_parser(
         "compare", help="compare a run's results with the baseline and print the verdict",
         description="Compare the Attack Success Rate of a candidate run with the baseline using the paired "
@@ -17,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", required=True, metavar="B.json", help="baseline file (baselines/<suite>.json)")
     p.add_argument("--results", required=True, metavar="R.json", help="results.json of the candidate run")
     p.add_argument("--policy", metavar="P.yaml", help="policy file (default: alpha 0.05, margin 5 points, Holm)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--format", choices=tuple(FORMATS), default="text", help="output format (default: text)")
     p.add_argument("--out", metavar="FILE", help="also write the report to FILE")
     p.add_argument("--allow-detector-change", action="store_true",
                    help="compare even though the baseline was judged by a different detector")
@@ -26,21 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..compare import Policy, compare, load_policy, load_run
-    from ..report import json_report, junit, markdown, text
+    from ..errors import UsageError
+    from ..report import FORMATS
 
     policy = load_policy(args.policy) if args.policy else Policy()
     baseline = load_run(args.baseline, "baseline")
     results = load_run(args.results, "results")
     verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
-    renderer = {"text": text, "json": json_report, "markdown": markdown, "junit": junit}[args.format]
-    out = renderer.render(verdict)
+    out = FORMATS.get(args.format)(verdict)
     if args.out:
         try:
             with open(args.out, "w", encoding="utf-8") as fh:
                 fh.write(out)
         except OSError as exc:
-            from ..errors import UsageError
-
             raise UsageError(f"{args.out}: cannot write report ({exc.strerror or exc})") from None
     sys.stdout.write(out)
     return verdict.exit_code

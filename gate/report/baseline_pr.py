@@ -1,9 +1,10 @@
-"""The body of a baseline-update pull request: what changes, and the trend of the accepted ASR."""
+"""A baseline update, shown: the before/after table in the terminal, the pull request's body, the ASR trend."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .escape import md_code, md_escape
+from ..formatting import pct
+from .escape import log_escape, md_code, md_escape
 
 MARKER = "<!-- asr-gate:baseline-pr -->"
 
@@ -20,7 +21,14 @@ def trend_line(history: Sequence[Mapping[str, Any]], current: float | None = Non
     lo, hi = min(values), max(values)
     span = hi - lo or 1.0
     spark = "".join(bars[min(7, int((v - lo) / span * 7 + 0.5))] if hi > lo else bars[3] for v in values)
-    return f"{spark}  ({' → '.join(f'{100 * v:.1f}%' for v in values[-5:])})"
+    return f"{spark}  ({' → '.join(pct(v) for v in values[-5:])})"
+
+
+def before_after_table(rows: Sequence[tuple[str, str, str, str]]) -> str:
+    """(scope, before, after, change) rows as an aligned plain-text table (scopes escaped for the log)."""
+    lines = [f"  {'scope':<28} {'before':>8} {'after':>8} {'change':>10}"]
+    lines += [f"  {log_escape(s)[:28]:<28} {b:>8} {a:>8} {d:>10}" for s, b, a, d in rows]
+    return "\n".join(lines)
 
 
 def pr_body(suite_id: str, rows, changes: Mapping[str, list[str]], new: Mapping[str, Any],

@@ -18,13 +18,14 @@ hide text with bidi/zero-width characters, or — in a CI log — issue GitHub w
 * `command_escape` for data inside a workflow command we emit (the runner's %-encoding).
 * `mermaid_label` for Mermaid chart labels: a conservative whitelist.
 * `xml_text` strips what XML 1.0 cannot carry (JUnit).
+* `safe_name` reduces an id to a conservative character set for check-run names and annotation titles.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
-__all__ = ["md_escape", "md_code", "log_escape", "command_escape", "mermaid_label", "xml_text"]
+__all__ = ["md_escape", "md_code", "log_escape", "command_escape", "mermaid_label", "xml_text", "safe_name"]
 
 #: default cap on an escaped Markdown field (characters of the *input*)
 MD_MAX_LEN = 120
@@ -104,7 +105,6 @@ def md_code(text: object, max_len: int | None = MD_MAX_LEN) -> str:
     return f"<code>{md_escape(text, max_len)}</code>"
 
 
-
 def _visible_controls(s: str) -> str:
     out: list[str] = []
     for ch in s:
@@ -178,3 +178,12 @@ def xml_text(text: object, max_len: int | None = None) -> str:
     """Text that XML 1.0 can carry: forbidden control characters and lone surrogates become U+FFFD.
     (Markup characters are escaped by the XML writer.)"""
     return _XML_BAD.sub("\ufffd", _truncate(str(text), max_len))
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._:/-]")
+
+
+def safe_name(text: object, max_len: int = 80) -> str:
+    """An id reduced to ``[A-Za-z0-9._:/-]`` (others → ``_``): safe in check names, annotations, titles."""
+    s = _UNSAFE_NAME.sub("_", str(text))
+    return (s[: max_len - 1] + "_") if len(s) > max_len else (s or "_")

@@ -1,4 +1,4 @@
-"""JSON rendering of a `Verdict` (``compare --format json``; DESIGN.md §4)."""
+"""JSON rendering of a `Verdict` (``compare --format json``, ``verdict.json``; docs/architecture.md)."""
 from __future__ import annotations
 
 import json

@@ -8,18 +8,14 @@ go to ``<system-out>``). A measurement error is an ``<error>`` testcase.
 """
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 
+from ..formatting import pct, pts, pvalue
 from .escape import xml_text
-from ..formatting import pct as _pct, pts as _pts
-
-
-def _p(p) -> str:
-    return "n/a" if p is None or not math.isfinite(p) else f"{p:.4g}"
 
 
 def render(verdict) -> str:
+    """The verdict as one JUnit ``<testsuites>`` document (p-values with 4 decimals, as `gate.formatting`)."""
     v = verdict
     suite_name = xml_text(f"asr-gate: {v.suite}" if v.suite else "asr-gate", 200)
     root = ET.Element("testsuites", name="asr-gate")
@@ -39,9 +35,9 @@ def render(verdict) -> str:
     groups = ([v.overall] if v.overall else []) + (list(v.categories.values()) if len(v.categories) > 1 else [])
     for g in groups:
         tc = case("asr-gate.group", "overall" if g is v.overall else f"category {g.name}")
-        detail = (f"ASR {_pct(g.baseline_asr)} -> {_pct(g.candidate_asr)} ({_pts(g.delta)} points), "
-                  f"interval [{_pts(g.ci[0])}, {_pts(g.ci[1])}], adjusted p {_p(g.p_value)}, "
-                  f"tolerance {_pts(g.margin)}, K={g.k}, method {g.method}: {g.verdict}")
+        detail = (f"ASR {pct(g.baseline_asr)} -> {pct(g.candidate_asr)} ({pts(g.delta)} points), "
+                  f"interval [{pts(g.ci[0])}, {pts(g.ci[1])}], adjusted p {pvalue(g.p_value, digits=4)}, "
+                  f"tolerance {pts(g.margin)}, K={g.k}, method {g.method}: {g.verdict}")
         if g.verdict == "fail":
             counts["failures"] += 1
             f = ET.SubElement(tc, "failure", message=xml_text(detail, 500), type="ASRRegression")
@@ -52,8 +48,8 @@ def render(verdict) -> str:
         ET.SubElement(tc, "system-out").text = xml_text(detail)
     for c in v.ceilings:
         tc = case("asr-gate.ceiling", f"ceiling {c.scope}")
-        detail = (f"candidate ASR {_pct(c.candidate_asr)} [{_pct(c.ci[0])}, {_pct(c.ci[1])}] vs max "
-                  f"{_pct(c.max_asr)} ({c.mode}): {c.verdict}")
+        detail = (f"candidate ASR {pct(c.candidate_asr)} [{pct(c.ci[0])}, {pct(c.ci[1])}] vs max "
+                  f"{pct(c.max_asr)} ({c.mode}): {c.verdict}")
         if c.verdict == "fail":
             counts["failures"] += 1
             ET.SubElement(tc, "failure", message=xml_text(detail, 500), type="ASRCeiling").text = xml_text(detail)
@@ -64,8 +60,8 @@ def render(verdict) -> str:
         tc = case("asr-gate.attack", f"attack {a.id}")
         ET.SubElement(tc, "system-out").text = xml_text(
             f"exploratory: {a.baseline_successes}/{a.baseline_attempts} -> {a.candidate_successes}/"
-            f"{a.candidate_attempts} ({_pts(a.delta)} points), one-sided {a.test} p {_p(a.p_value)}, "
-            f"BH q {_p(a.q_value)}, category {a.category}")
+            f"{a.candidate_attempts} ({pts(a.delta)} points), one-sided {a.test} p {pvalue(a.p_value, digits=4)}, "
+            f"BH q {pvalue(a.q_value, digits=4)}, category {a.category}")
     for k, n in counts.items():
         ts.set(k, str(n))
         root.set(k, str(n))

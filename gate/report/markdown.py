@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 
+from ..formatting import pct, pts, pvalue
 from .escape import md_escape, mermaid_label
-from ..formatting import pct as _pct, pts as _pts, pvalue
 
 MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "⛔"}
 HEAD = {"pass": "PASS", "warn": "PASS with a warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
@@ -28,10 +28,6 @@ MAX_CHART_CATEGORIES = 20
 MAX_LISTED_IDS = 30
 
 
-def _p(p) -> str:
-    return pvalue(p, less_than="&lt;")
-
-
 def _level(conf: float) -> str:
     """0.95 → '95%', 0.975 → '97.5%'."""
     return f"{100 * conf:.1f}".rstrip("0").rstrip(".") + "%"
@@ -39,10 +35,10 @@ def _level(conf: float) -> str:
 
 def _group_row(g, overall: bool) -> str:
     name = "**Overall**" if overall else md_escape(g.name, 60)
-    ci = f"{_pts(g.ci[0])} to {_pts(g.ci[1])}"
+    ci = f"{pts(g.ci[0])} to {pts(g.ci[1])}"
     mde = f"{100 * g.mde:.1f}" if g.mde is not None and math.isfinite(g.mde) else "n/a"
-    p = _p(g.p_value) + (" ‡" if g.method.startswith("sign-flip") else "")
-    return (f"| {name} | {_pct(g.baseline_asr)} | {_pct(g.candidate_asr)} | {_pts(g.delta)} | {ci} | {p} | "
+    p = pvalue(g.p_value, "&lt;") + (" ‡" if g.method.startswith("sign-flip") else "")
+    return (f"| {name} | {pct(g.baseline_asr)} | {pct(g.candidate_asr)} | {pts(g.delta)} | {ci} | {p} | "
             f"{g.k} × {g.n:.0f} | {mde} | {MARK[g.verdict]} {g.verdict} |")
 
 
@@ -83,8 +79,8 @@ def _ceilings(v) -> str:
             "| Scope | Candidate ASR | Interval | Ceiling | Verdict |", "|:--|--:|:--|--:|:--|"]
     for c in v.ceilings:
         scope = "**Overall**" if c.is_overall else md_escape(c.scope, 60)
-        rows.append(f"| {scope} | {_pct(c.candidate_asr)} | {_pct(c.ci[0])} to {_pct(c.ci[1])} | "
-                    f"{_pct(c.max_asr)}{' (strict)' if c.mode == 'strict' else ''} | {MARK[c.verdict]} {c.verdict} |")
+        rows.append(f"| {scope} | {pct(c.candidate_asr)} | {pct(c.ci[0])} to {pct(c.ci[1])} | "
+                    f"{pct(c.max_asr)}{' (strict)' if c.mode == 'strict' else ''} | {MARK[c.verdict]} {c.verdict} |")
     return "\n".join(rows)
 
 
@@ -97,8 +93,8 @@ def _top(v, limit: int) -> str:
             "|:--|:--|--:|--:|--:|--:|--:|:--|"]
     for a in v.top_regressed[:limit]:
         rows.append(f"| {md_escape(a.id, 80)} | {md_escape(a.category, 40)} | {a.baseline_successes}/"
-                    f"{a.baseline_attempts} | {a.candidate_successes}/{a.candidate_attempts} | {_pts(a.delta)} | "
-                    f"{_p(a.p_value)} | {_p(a.q_value)} | {a.test} |")
+                    f"{a.baseline_attempts} | {a.candidate_successes}/{a.candidate_attempts} | {pts(a.delta)} | "
+                    f"{pvalue(a.p_value, '&lt;')} | {pvalue(a.q_value, '&lt;')} | {a.test} |")
     rows += ["", "</details>"]
     return "\n".join(rows)
 

@@ -8,19 +8,15 @@ from __future__ import annotations
 import math
 import textwrap
 
+from ..formatting import pct, pts, pvalue
 from .escape import log_escape
-from ..formatting import pct, pts as _pts, pvalue as _p
 
 _HEAD = {"pass": "PASS", "warn": "PASS (with a warning)", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
          "error": "ERROR"}
 
 
-def _pct(x) -> str:
-    return pct(x, width=6)
-
-
 def _eq(p) -> str:
-    s = _p(p)
+    s = pvalue(p)
     return s if s.startswith("<") else "=" + s
 
 
@@ -46,11 +42,11 @@ def render(verdict) -> str:
         lines += ["", f"  {'group':<24} {'baseline':>8} {'candidate':>9} {'change':>7}  {conf + ' (points)':<20}"
                       f" {'p adj':>7} {'K':>5} {'n':>5} {'MDE':>5}  verdict"]
         for g in groups:
-            ci = f"[{_pts(g.ci[0])}, {_pts(g.ci[1])}]"
+            ci = f"[{pts(g.ci[0])}, {pts(g.ci[1])}]"
             mde = f"{100 * g.mde:5.1f}" if g.mde is not None and math.isfinite(g.mde) else "  n/a"
             name = "OVERALL" if g is v.overall else _name(g.name, 24)
-            lines.append(f"  {name:<24} {_pct(g.baseline_asr):>8} {_pct(g.candidate_asr):>9} {_pts(g.delta):>7}  "
-                         f"{ci:<20} {_p(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
+            lines.append(f"  {name:<24} {pct(g.baseline_asr, 6):>8} {pct(g.candidate_asr, 6):>9} {pts(g.delta):>7}  "
+                         f"{ci:<20} {pvalue(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
         levels = (f"one-sided alpha {pol.alpha:g}" if pol.alpha == pol.pass_alpha
                   else f"one-sided alpha {pol.alpha:g} to fail, {pol.pass_alpha:g} to pass")
         tol = v.overall.margin if v.overall is not None else pol.margin
@@ -62,8 +58,8 @@ def render(verdict) -> str:
         lines += ["", "  ceilings (candidate ASR vs max_asr):"]
         for c in v.ceilings:
             name = "OVERALL" if c.is_overall else _name(c.scope, 24)
-            lines.append(f"    {name:<24} {_pct(c.candidate_asr)} [{_pct(c.ci[0]).strip()}, {_pct(c.ci[1]).strip()}]"
-                         f"  max {_pct(c.max_asr).strip()}  {c.verdict.upper()}")
+            lines.append(f"    {name:<24} {pct(c.candidate_asr, 6)} [{pct(c.ci[0])}, {pct(c.ci[1])}]"
+                         f"  max {pct(c.max_asr)}  {c.verdict.upper()}")
     if v.top_regressed:
         lines += ["", "  most regressed attacks (exploratory, per-attack exact test, BH q across attacks):"]
         for a in v.top_regressed[:10]:

@@ -1,4 +1,4 @@
-"""Contract-test infrastructure for gate/github.py: Prism on GitHub's OpenAPI description, and a stateful fake.
+"""Contract-test infrastructure for gate/publish/github.py: Prism on GitHub's OpenAPI description, and a stateful fake.
 
 * `prism` (session): `prism mock --errors` from node_modules (installed by `make test`, or by
   `npm ci` here when missing) on 127.0.0.1 and a free port, serving `openapi.github.trimmed.json`
@@ -151,7 +151,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def gh_prism(prism: Prism):
     """A GitHubClient on Prism (Actions token); fails the test if Prism logged a violation."""
-    from gate import github as gg
+    from gate.publish import github as gg
 
     mark = prism.mark()
     yield gg.connect(ACTIONS_TOKEN, prism.url, REPO, write_throttle=False, retries=0)

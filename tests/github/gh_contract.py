@@ -22,7 +22,7 @@ ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN = TOKENS
 
 
 def connect_fake(fake, token: str = ACTIONS_TOKEN, **kwargs):
-    from gate import github as gg
+    from gate.publish import github as gg
 
     return gg.connect(token, fake.url, REPO, write_throttle=False, retries=0, **kwargs)
 

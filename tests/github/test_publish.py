@@ -1,4 +1,4 @@
-"""gate/github.py against GitHub's OpenAPI description (Prism) and a stateful fake (find-and-edit logic)."""
+"""gate/publish/github.py against GitHub's OpenAPI description (Prism) and a stateful fake (find-and-edit logic)."""
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gate import github as gg
+from gate.publish import github as gg
 from gh_contract import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, REPO, connect_fake, raw_request, webhook_example
 
 SHA = "ce587453ced02b1526dfb4cb910479d431683101"
@@ -443,5 +443,5 @@ def test_sticky_marker_is_a_safe_html_comment():
 
 
 def test_importing_gate_github_does_not_import_pygithub():
-    code = "import sys, gate.github; assert 'github' not in sys.modules and 'requests' not in sys.modules"
+    code = "import sys, gate.publish.github; assert 'github' not in sys.modules and 'requests' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

@@ -3,7 +3,7 @@
 
 The source is the npm package `@octokit/openapi` (MIT licensed, see OPENAPI-LICENSE.txt), whose
 `generated/api.github.com.json` is ~13 MB (the whole package ~400 MB unpacked). The tests only
-need the operations `gate/github.py` calls, so this script keeps those and nothing else:
+need the operations `gate/publish/github.py` calls, so this script keeps those and nothing else:
 
 * the operations listed in OPERATIONS (plus the components they reference, transitively);
 * every `http(s)://api.github.com` in examples is rewritten to PLACEHOLDER_BASE
@@ -54,7 +54,7 @@ PLACEHOLDER_BASE = "http://127.0.0.1:4010"
 MAX_SEGMENTS = 6
 MEMBER = "package/generated/api.github.com.json"
 
-#: operationIds gate/github.py uses (directly or through PyGithub)
+#: operationIds gate/publish/github.py uses (directly or through PyGithub)
 OPERATIONS = (
     "repos/get",  # GET /repos/{owner}/{repo}
     "users/get-authenticated",  # GET /user (who am I, for a PAT)

@@ -1,8 +1,9 @@
-"""Publishing to GitHub: the check run, the sticky pull-request comment and the baseline pull request.
+"""The GitHub REST client of asr-gate: the check run, the sticky pull-request comment, the baseline pull request.
 
 This layer takes strings that are already rendered (and escaped) by `gate.report`; it never decides a
-verdict and never formats results. It talks to the REST API through PyGithub, which is imported
-lazily inside functions so that importing this module (and `asr-gate --help`) stays cheap.
+verdict and never formats results (`gate.publish.publisher` decides what to publish, docs/architecture.md).
+It talks to the REST API through PyGithub, which is imported lazily inside functions so that importing
+this module (and `asr-gate --help`) stays cheap.
 
 API
 ---
@@ -31,6 +32,9 @@ API
     open pull request from ``branch`` into ``base`` or opens one. Never opens a second pull request for
     the same branch.
     Returns None, writing nothing, when ``base`` already has this content and no PR is open.
+``default_branch(client)`` -> the repository's default branch (the base of a baseline pull request).
+``pull_request_head_sha(client, number)`` -> the commit a pull request is at now (`publish` checks an
+    artifact against it).
 ``identity(client)`` -> login whose comments are "ours" (see below).
 ``sticky_marker(suite_id)``, ``truncate(text, limit)``, ``Annotation``: helpers.
 
@@ -67,8 +71,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from . import settings
-from .errors import MeasureError
+from .. import settings
+from ..errors import MeasureError
 
 if TYPE_CHECKING:  # pragma: no cover
     import github
@@ -76,8 +80,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
-#: GitHub's limits (DESIGN.md §6). Sizes are checked in UTF-8 bytes, which is never less than the
-#: number of characters or UTF-16 code units, so the result is below the limit however GitHub counts.
+#: GitHub's limits (docs/architecture.md, the GitHub Actions contract). Sizes are checked in UTF-8 bytes,
+#: which is never less than the number of characters or UTF-16 code units, so the result is below the limit
+#: however GitHub counts.
 CHECK_RUN_TEXT_LIMIT = 65_535
 COMMENT_BODY_LIMIT = 65_536
 ANNOTATIONS_PER_REQUEST = 50
@@ -324,8 +329,8 @@ def connect(
 
     ``write_throttle=False`` sets PyGithub's ``seconds_between_writes`` / ``seconds_between_requests``
     to 0 (tests); ``None`` reads ``ASR_GATE_GITHUB_THROTTLE`` ("0" disables, for end-to-end tests
-    that drive the CLI against a local fake) and otherwise keeps PyGithub's polite defaults. ``retries=None`` keeps PyGithub's default retry policy (rate limits, 5xx); tests
-    pass 0. ``comment_author`` overrides the login used to recognise our sticky comment (`identity`).
+    that drive the CLI against a local fake) and otherwise keeps PyGithub's polite defaults.
+    ``retries=None`` keeps PyGithub's default retry policy (rate limits, 5xx); tests pass 0. ``comment_author`` overrides the login used to recognise our sticky comment (`identity`).
     """
     from github import Auth, Github
 
@@ -406,7 +411,7 @@ def publish_check_run(
 ) -> str:
     """Create or update the completed check run ``name`` on ``head_sha``; return its html URL.
 
-    ``conclusion`` is success | failure | neutral (DESIGN.md §4 maps verdicts to these).
+    ``conclusion`` is success | failure | neutral (`Verdict.conclusion` maps verdicts to these).
     """
     if conclusion not in CHECK_RUN_CONCLUSIONS:
         raise ValueError(f"check-run conclusion must be one of {CHECK_RUN_CONCLUSIONS}, not {conclusion!r}")
@@ -617,15 +622,37 @@ def open_or_update_pull_request(
     return pull.html_url
 
 
-__all__ = [
-    "ACTIONS_BOT_LOGIN", "ANNOTATIONS_PER_REQUEST", "Annotation", "CHECK_RUN_TEXT_LIMIT", "COMMENT_BODY_LIMIT",
-    "GitHubClient", "PublishError", "READ_ONLY_NOTICE", "connect", "identity", "open_or_update_pull_request",
-    "publish_check_run", "sticky_marker", "truncate", "upsert_sticky_comment",
-]
-
+# --------------------------------------------------------------------------------------------------
+# repository and pull request
 
 
 def default_branch(client: GitHubClient) -> str:
     """The repository's default branch (the base of baseline pull requests unless one is given)."""
     with _api(client, "GET repository", write=False):
         return str(client.repo.default_branch)
+
+
+def pull_request_head_sha(client: GitHubClient, number: int) -> str:
+    """The commit pull request ``number`` is at now, from ``GET /repos/{repo}/pulls/{n}``.
+
+    PublishError when GitHub cannot tell; its ``status`` is 404 when there is no such pull request."""
+    import requests
+    from github import GithubException
+
+    try:
+        return client.repo.get_pull(int(number)).head.sha
+    except GithubException as exc:
+        status = getattr(exc, "status", None)
+        raise PublishError(f"could not read pull request #{number} (HTTP {status})", status=status,
+                           operation="get the pull request") from None
+    except requests.exceptions.RequestException as exc:
+        raise PublishError(f"GitHub API unreachable at {client.api_url} ({exc.__class__.__name__})",
+                           operation="get the pull request") from None
+
+
+__all__ = [
+    "ACTIONS_BOT_LOGIN", "ANNOTATIONS_PER_REQUEST", "Annotation", "CHECK_RUN_TEXT_LIMIT", "COMMENT_BODY_LIMIT",
+    "GitHubClient", "PublishError", "READ_ONLY_NOTICE", "connect", "default_branch", "identity",
+    "open_or_update_pull_request", "publish_check_run", "pull_request_head_sha", "sticky_marker", "truncate",
+    "upsert_sticky_comment",
+]
