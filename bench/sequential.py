@@ -10,8 +10,8 @@ Scenarios: S1 sharp (τ = 0), S2 heterogeneous change (τ = 1), S3 run drift (τ
 
 Designs, all on the same simulated data:
 * fixed: `gate.stats.paired_difference` on all K attacks (cluster t, df K−1) — the fixed design;
-* GSD (default): `gate.sequential.decide_arrays` — 4 looks at 25/50/75/100% of the attacks with the
-  boundaries `gate.sequential.make_design` uses: O'Brien–Fleming at α for FAIL, and for an early
+* GSD (default): `gate.run.sequential.decide_arrays` — 4 looks at 25/50/75/100% of the attacks with the
+  boundaries `gate.run.sequential.design_for` uses: O'Brien–Fleming at α for FAIL, and for an early
   PASS the O'Brien–Fleming boundaries at α/2 (the last look at α);
 * GSD §3.8 symmetric: the same O'Brien–Fleming boundaries at α on both sides (docs/statistics.md §3.8
   as written);
@@ -43,7 +43,7 @@ from scipy.special import expit, logit
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from gate import sequential as seq  # noqa: E402
+from gate.run import sequential as seq  # noqa: E402
 from gate import stats  # noqa: E402
 
 N_REPEATS = 20

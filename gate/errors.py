@@ -1,4 +1,4 @@
-"""Exceptions that map to the CLI's exit codes (DESIGN.md §4).
+"""Exceptions that map to the CLI's exit codes (see README.md, section "Exit codes").
 
 Every error a user can cause is a `UsageError` (exit 2) whose message is a single line naming
 the file, the line and the field; every failure to measure is a `MeasureError` (exit 3). The CLI

@@ -75,7 +75,7 @@ def build_policy(args: Any):
     """
     import dataclasses
 
-    from .compare import Policy, PolicyError, load_policy
+    from .verdict import Policy, PolicyError, load_policy
     from .errors import UsageError
 
     explicit_pass_alpha = False
@@ -115,7 +115,7 @@ def build_policy(args: Any):
 
 def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[str, Any] | None, policy: Any,
                       baseline_path: str | None = None, event: "Event | None" = None):
-    """The `gate.sequential.Design` of a sequential run: `gate.sequential.design_for` (the one builder) from a
+    """The `gate.run.sequential.Design` of a sequential run: `gate.run.sequential.design_for` (the one builder) from a
     loaded baseline and the policy (overrides included), after the checks every sequential run needs.
 
     UsageError when the mode cannot be used: live A/B (``args.baseline_target``) or no baseline, a shard
@@ -123,7 +123,7 @@ def sequential_design(args: argparse.Namespace, suite: Any, baseline: Mapping[st
     too, which ``asr-gate run``'s options also have, so ``run --sequential`` can share this wrapper."""
     from .action.event import Event
     from .errors import UsageError
-    from .sequential import design_for
+    from .run.sequential import design_for
 
     if getattr(args, "baseline_target", None) or baseline is None:
         raise UsageError("sequential mode needs a baseline file to compare with at each look; it cannot be "
@@ -178,11 +178,13 @@ def run_gate(args: argparse.Namespace, ctx: Context, run_options: Any) -> int:
     ``run_options`` is the runner's `RunOptions` for ``args``. Every usage error, found before the run (no
     model call made) or by the comparison after it, is reported like a missing baseline: an ``::error::``,
     the job summary, ``verdict=error`` in the outputs, and its exit code (2)."""
-    from .baseline import default_baseline_path, history_path
-    from .compare import compare, load_run
+    from .results import load_results
+    from .results.baseline import default_baseline_path, history_path
+    from .results.measured import require_judged
+    from .verdict import compare
     from .errors import MeasureError, UsageError
     from .results import require_same_detector
-    from .runner import run_ab, run_suite
+    from .run.runner import run_ab, run_suite
     from .suite import load_suite
     from .targets import load_target
 
@@ -208,7 +210,8 @@ def run_gate(args: argparse.Namespace, ctx: Context, run_options: Any) -> int:
         baseline = None
         if baseline_path:
             stage = "invalid baseline"
-            baseline = load_run(baseline_path, "baseline")
+            baseline = load_results(baseline_path, strict=False)
+            require_judged(baseline, ctx.event.display_path(baseline_path), role="baseline")
             if not args.allow_detector_change:
                 stage = "detector changed"
                 require_same_detector(baseline, suite.detector_hash(), before_run=True,
@@ -251,7 +254,7 @@ def run_gate(args: argparse.Namespace, ctx: Context, run_options: Any) -> int:
 def _overall_asr(run: Mapping[str, Any] | None) -> float | None:
     """A run's (or baseline's) overall ASR over all of its judged attempts: Σ successes / Σ attempts of its
     attacks (what results.json's ``totals.asr`` holds), None when nothing was judged. Computed from the
-    attacks, which `load_run` / `load_results` validated, rather than read from ``totals``."""
+    attacks, which `load_results` validated, rather than read from ``totals``."""
     if not isinstance(run, Mapping) or not isinstance(run.get("attacks"), list):
         return None
     suc = att = 0
@@ -322,8 +325,10 @@ def report_error(ctx: Context, *, message: str, exit_code: int, suite_id: str | 
 def publish_artifact(args: argparse.Namespace, ctx: Context) -> int:
     """``asr-gate publish``: the checks of `gate.publish.artifact` (nothing is published when one fails), then
     the comparison with the trusted baseline of the checked-out branch and `report_verdict`."""
-    from .baseline import default_baseline_path, history_path
-    from .compare import compare, load_run
+    from .results import load_results
+    from .results.baseline import default_baseline_path, history_path
+    from .results.measured import require_judged
+    from .verdict import compare
     from .errors import UsageError
     from .publish import artifact
 
@@ -341,7 +346,9 @@ def publish_artifact(args: argparse.Namespace, ctx: Context) -> int:
     if not os.path.isfile(baseline_path):
         raise UsageError(f"no baseline file at {ctx.event.display_path(baseline_path)}: no verdict is possible; "
                          f"create it with `asr-gate baseline update` and commit it")
-    baseline = load_run(baseline_path, "baseline")
+    baseline = load_results(baseline_path, strict=False)
+    require_judged(baseline, ctx.event.display_path(baseline_path), role="baseline")
+    require_judged(results, args.results, role="results")
     suite_id = artifact.check_same_suite(results, baseline, args.results, ctx.event.display_path(baseline_path))
     policy = build_policy(args)
     verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
@@ -357,7 +364,7 @@ def publish_artifact(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_only(args: argparse.Namespace, wf: Any, run_options: Any) -> str:
     """Run the suite (the action's baseline mode); mask the target's secrets first; return results.json's path."""
-    from .runner import run_suite
+    from .run.runner import run_suite
     from .suite import load_suite
     from .targets import load_target
 
@@ -374,12 +381,13 @@ def run_only(args: argparse.Namespace, wf: Any, run_options: Any) -> str:
 
 
 def update_baseline(results_path: str, *, baseline: str | None = None, baseline_dir: str = "baselines",
-                    allow_detector_change: bool = False, open_pr: bool = False, branch: str | None = None,
+                    allow_detector_change: bool = False, allow_subset: bool = False, open_pr: bool = False,
+                    branch: str | None = None,
                     base: str | None = None, repo: str | None = None, api_url: str | None = None,
                     token_env: str = "GITHUB_TOKEN") -> int:
     """Make the baseline from a finished run: print a before/after table, then write the baseline and append its
     history line, or (``open_pr``) commit both to the suite's branch and open or update its pull request."""
-    from .baseline import (append_history, before_after_rows, changed_attacks, check_same_suite,
+    from .results.baseline import (append_history, before_after_rows, changed_attacks, check_same_suite,
                            default_baseline_path, history_entry, history_path, make_baseline, read_history)
     from .errors import UsageError
     from .action.inputs import token_value
@@ -388,12 +396,15 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
     from .report.baseline_pr import before_after_table, pr_body
     from .report.escape import log_escape
     from .results import load_results, recorded_detector_hash, require_same_detector, write_json_atomic
+    from .results.measured import require_every_attack_judged, require_whole_suite
 
     results = load_results(results_path)
     suite_id = results["suite"]["id"]
     if not results.get("complete", True):
         raise UsageError(f"{results_path}: the run is incomplete (finish it with `asr-gate run --resume`) "
                          f"and cannot become a baseline")
+    require_every_attack_judged(results, results_path)
+    require_whole_suite(results, results_path, allow_subset=allow_subset)
     path = baseline or default_baseline_path(suite_id, baseline_dir)
     old = load_results(path) if os.path.exists(path) else None
     if old is not None:
@@ -458,10 +469,10 @@ def run_demo(out: str, *, attempts: int | None = None, seed: int = 7, regression
     successful jailbreaks unless ``regression`` is False), compared as the gate would; files under ``out``."""
     from importlib import resources
 
-    from .compare import Policy, compare
+    from .verdict import Policy, compare
     from .report import markdown, text
     from .report.run_summary import render_run_summary
-    from .runner import RunOptions, run_suite
+    from .run.runner import RunOptions, run_suite
     from .suite import load_suite
     from .targets import build_target
 

@@ -137,10 +137,10 @@ def write_target(root: Path, base_url: str, name: str = "target.yaml", **extra: 
 def make_baseline(root: Path, suite_path: Path, target_path: Path, *, history_asrs: tuple[float, ...] = (),
                   env: Mapping[str, str] | None = None) -> Path:
     """Run the suite in-process against the target and commit the result as the baseline (+ history)."""
-    from gate.baseline import append_history, default_baseline_path, history_path
-    from gate.baseline import make_baseline as mk
+    from gate.results.baseline import append_history, default_baseline_path, history_path
+    from gate.results.baseline import make_baseline as mk
     from gate.results import write_json_atomic
-    from gate.runner import RunOptions, run_suite
+    from gate.run.runner import RunOptions, run_suite
     from gate.suite import load_suite
     from gate.targets import load_target
 

@@ -249,7 +249,7 @@ def test_alpha_override_moves_pass_alpha_to_half_the_final_alpha(tmp_path):
 def test_margin_and_max_asr_overrides_change_only_their_own_field(tmp_path):
     import dataclasses
 
-    from gate.compare import Policy
+    from gate.verdict import Policy
 
     path = _policy_file(tmp_path, (
         "alpha: 0.1\npass_alpha: 0.03\nmargin: 0.1\nmax_asr: 0.4\nceiling_mode: strict\ncorrection: bh\n"
@@ -281,7 +281,7 @@ def test_fail_on_inconclusive_overrides_the_policy_both_ways(tmp_path, policy, f
 
 
 def test_no_fail_on_inconclusive_makes_an_inconclusive_verdict_exit_0(tmp_path):
-    from gate.compare import compare
+    from gate.verdict import compare
 
     run = {"attacks": [{"id": f"a{i}", "category": "c", "hash": f"h{i}", "attempts": 10, "successes": 1}
                        for i in range(3)]}  # 3 attacks: too few to ever pass, nothing significant
@@ -315,7 +315,7 @@ def _context(env, stdout=None):
 
 
 def test_asr_outputs_are_each_runs_overall_asr_and_delta_the_paired_change(tmp_path, capsys):
-    from gate.compare import compare
+    from gate.verdict import compare
 
     baseline = {"attacks": _counts(12, 1)}
     # the candidate has a new, always-successful attack: in its overall ASR, not in the paired test
@@ -336,7 +336,7 @@ def test_asr_outputs_are_each_runs_overall_asr_and_delta_the_paired_change(tmp_p
 def test_annotations_of_regressed_attacks_never_print_nan(tmp_path, capsys):
     import dataclasses
 
-    from gate.compare import AttackChange, compare
+    from gate.verdict import AttackChange, compare
 
     verdict = compare({"attacks": _counts(12, 1)}, {"attacks": _counts(12, 6)})
     assert verdict.verdict == "fail"

@@ -9,7 +9,7 @@ import pytest
 from fake_openai import FakeOpenAI
 from gate.cli import main
 from gate.verdict import Policy, compare
-from gate.runner import RunOptions, run_ab, run_suite
+from gate.run.runner import RunOptions, run_ab, run_suite
 from gate.suite import load_suite
 from gate.targets import build_target
 

@@ -211,9 +211,9 @@ def test_openai_leak_refusal_usage_and_params(fake):
     first, second = fake.log
     assert first["body"]["model"] == "test" and first["body"]["temperature"] == 0.7 and first["body"]["max_tokens"] == 64
     assert first["body"]["messages"][0] == {"role": "system", "content": "You are a bank bot."}
-    # an attack that brings its own system message keeps it, no second one is added
+    # an attack that brings its own system message: one system message, the application's prompt first
     assert [m["role"] for m in second["body"]["messages"]] == ["system", "user"]
-    assert second["body"]["messages"][0]["content"] == "Custom system"
+    assert second["body"]["messages"][0]["content"] == "You are a bank bot.\n\nCustom system"
     assert "Authorization" not in first["headers"]  # no key unless api_key_env names one
     assert fake.total_leaks == 1 and fake.leaks_for("always leak") == 1
     t.close()

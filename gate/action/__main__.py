@@ -30,13 +30,14 @@ def _baseline_mode(env: MutableMapping[str, str], wf: Workflow) -> int:
     require_options(args, ("suite", "target"), actions=True)
     ev = read_event(env)
     results_path = run_only(args, wf, options_from(args))
-    pr = argparse.Namespace(base=None, branch=None, allow_detector_change=None)
+    pr = argparse.Namespace(base=None, branch=None, allow_detector_change=None, allow_subset=None)
     apply_inputs(pr, BASELINE_INPUTS, env)
     base = pr.base or ev.default_branch or ev.ref_name
     if not base:
         raise UsageError("cannot tell the base branch for the baseline pull request; set the `base` input")
     code = update_baseline(results_path, baseline=args.baseline, baseline_dir="baselines",
-                           allow_detector_change=bool(pr.allow_detector_change), open_pr=True, branch=pr.branch,
+                           allow_detector_change=bool(pr.allow_detector_change), allow_subset=bool(pr.allow_subset),
+                           open_pr=True, branch=pr.branch,
                            base=base, repo=ev.repository, api_url=ev.api_url, token_env=token_env_name(env))
     wf.set_outputs({"verdict": "", "results-path": ev.display_path(results_path),
                     "asr": "", "baseline-asr": "", "delta": "", "p-value": "", "report-path": ""})

@@ -147,6 +147,12 @@ def _to_int(name: str, text: str) -> int:
     return v
 
 
+def _to_list(name: str, text: str) -> list[str] | None:
+    """A list input: one value per line or comma-separated; blank means unset."""
+    values = [v.strip() for line in text.splitlines() for v in line.split(",") if v.strip()]
+    return values or None
+
+
 def _to_seed(name: str, text: str) -> int:
     try:
         v = int(text.strip())
@@ -223,6 +229,9 @@ GATE_INPUTS = COMMON_INPUTS + (
     InputSpec("out", "out"),
     InputSpec("sequential", "sequential", _to_bool),
     InputSpec("sequential-seed", "seed", _to_seed),
+    InputSpec("only", "only", _to_list),
+    InputSpec("category", "category", _to_list),
+    InputSpec("tag", "tag", _to_list),
 )
 PUBLISH_INPUTS = COMMON_INPUTS + (
     InputSpec("results", "results"),
@@ -233,4 +242,5 @@ BASELINE_INPUTS = (
     InputSpec("base", "base"),
     InputSpec("branch", "branch"),
     InputSpec("allow-detector-change", "allow_detector_change", _to_bool),
+    InputSpec("allow-subset", "allow_subset", _to_bool),
 )

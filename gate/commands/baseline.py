@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--baseline-dir", default="baselines", help="directory of baselines (default: baselines)")
     u.add_argument("--allow-detector-change", action="store_true",
                    help="accept results judged by a different detector than the current baseline")
+    u.add_argument("--allow-subset", action="store_true",
+                   help="accept a run of part of the suite (run --only/--category/--tag) as the baseline")
     u.add_argument("--open-pr", action="store_true", help="open or update a pull request instead of writing files")
     u.add_argument("--branch", help="branch for --open-pr (default: asr-gate/baseline/<suite-id>)")
     u.add_argument("--base", help="base branch for --open-pr (default: the repository's default branch)")
@@ -38,6 +40,7 @@ def run_update(args: argparse.Namespace) -> int:
     from ..pipeline import update_baseline
 
     return update_baseline(args.results, baseline=args.baseline, baseline_dir=args.baseline_dir,
-                           allow_detector_change=args.allow_detector_change, open_pr=args.open_pr,
+                           allow_detector_change=args.allow_detector_change, allow_subset=args.allow_subset,
+                           open_pr=args.open_pr,
                            branch=args.branch, base=args.base, repo=args.repo, api_url=args.api_url,
                            token_env=args.token_env)

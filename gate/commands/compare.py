@@ -1,6 +1,6 @@
 """`asr-gate compare`: baseline + results (+ policy) → verdict, report and exit code.
 
-The comparison is `gate.compare.compare` (docs/statistics.md §3); the formats are `gate.report.FORMATS`.
+The comparison is `gate.verdict.compare` (docs/statistics.md §3); the formats are `gate.report.FORMATS`.
 """
 from __future__ import annotations
 
@@ -28,13 +28,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import Policy, compare, load_policy, load_run
+    from ..results import load_results
+    from ..results.measured import require_judged
+    from ..verdict import Policy, compare, load_policy
     from ..errors import UsageError
     from ..report import FORMATS
 
     policy = load_policy(args.policy) if args.policy else Policy()
-    baseline = load_run(args.baseline, "baseline")
-    results = load_run(args.results, "results")
+    baseline = load_results(args.baseline, strict=False)
+    require_judged(baseline, args.baseline, role="baseline")
+    results = load_results(args.results, strict=False)
+    require_judged(results, args.results, role="results")
     verdict = compare(baseline, results, policy, allow_detector_change=args.allow_detector_change)
     out = FORMATS.get(args.format)(verdict)
     if args.out:

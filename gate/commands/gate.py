@@ -7,7 +7,7 @@ from the event (`gate.action.event`).
 
 Exit codes: 0 pass/warn/inconclusive, 1 fail, 2 bad input (no baseline, another detector, an invalid
 file: all found before any model call), 3 could not measure (or, with ``--require-publish``, could not
-publish). With ``--sequential`` the run goes in the looks of `gate.sequential` (docs/statistics.md §3.8).
+publish). With ``--sequential`` the run goes in the looks of `gate.run.sequential` (docs/statistics.md §3.8).
 """
 from __future__ import annotations
 

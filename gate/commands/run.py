@@ -41,6 +41,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-error-rate", type=rate_arg, default=0.2,
                    help="stop with exit 3 when more than this fraction of attempts fail (default 0.2)")
     p.add_argument("--shard", type=shard_arg, help="run only shard i of n (e.g. 2/4); combine with `merge`")
+    sel = p.add_argument_group("selection (part of the suite; recorded in results.json, refused as a baseline "
+                               "unless `baseline update --allow-subset`)")
+    sel.add_argument("--only", action="append", metavar="GLOB",
+                     help="only attacks whose id matches GLOB, e.g. 'inj-*' (repeatable: any of them)")
+    sel.add_argument("--category", action="append", metavar="NAME", help="only attacks of category NAME (repeatable)")
+    sel.add_argument("--tag", action="append", metavar="TAG", help="only attacks tagged TAG (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -72,18 +78,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def options_from(args: argparse.Namespace, *, resume: bool = False):
     from ..run.runner import RunOptions
+    from ..suite.select import selection_from
 
     return RunOptions(attempts=args.attempts, concurrency=args.concurrency, resume=resume,
                       max_calls=args.max_calls, max_error_rate=args.max_error_rate, shard=args.shard,
-                      progress=None if args.quiet else sys.stderr)
+                      progress=None if args.quiet else sys.stderr,
+                      selection=selection_from(args.only, args.category, args.tag) or None)
 
 
 def sequential_design(args: argparse.Namespace, suite):
-    """The `gate.run.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable)."""
-    from ..compare import Policy, load_policy, load_run  # load_run: the lenient loader `compare` reads baselines with
+    """The `gate.run.sequential.Design` for `run --sequential --baseline B [--policy P]` (UsageError when unusable):
+    the baseline and policy read here, the design built by `gate.pipeline.sequential_design` like the gate's."""
     from ..errors import UsageError
-    from ..results import require_same_detector
-    from ..run.sequential import design_for
+    from ..pipeline import sequential_design as design_for_run
+    from ..results import load_results, require_same_detector
+    from ..results.measured import require_judged
+    from ..verdict import Policy, load_policy
 
     if not args.baseline:
         raise UsageError("--sequential needs --baseline B.json (the results to compare with at each look)")
@@ -91,12 +101,11 @@ def sequential_design(args: argparse.Namespace, suite):
         raise UsageError("--sequential cannot be combined with --shard: every look needs the whole suite")
     if getattr(args, "baseline_target", None):
         raise UsageError("--sequential cannot be combined with --baseline-target")
-    baseline = load_run(args.baseline)
+    baseline = load_results(args.baseline, strict=False)
+    require_judged(baseline, args.baseline, role="baseline")
     policy = load_policy(args.policy) if args.policy else Policy()
     require_same_detector(baseline, suite.detector_hash(), where=f"{args.baseline}: the baseline", before_run=True)
-    design = design_for(suite, baseline, policy, seed=args.seed, early_pass=not args.no_early_pass,
-                        source=args.baseline)
-    return design, policy
+    return design_for_run(args, suite, baseline, policy, args.baseline), policy
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +170,7 @@ def _report_sequential(seq: dict, policy) -> int:
 
 def _run_ab(args: argparse.Namespace, suite, target) -> int:
     """`run --baseline-target`: both arms at once, then one comparison."""
-    from ..compare import Policy, compare, load_policy
+    from ..verdict import Policy, compare, load_policy
     from ..report import text
     from ..report.run_summary import render_run_summary
     from ..run.runner import run_ab

@@ -45,13 +45,19 @@ def check(path: str, kind: str = "auto") -> str:
 
         t = load_target(path)
         t.close()
-        return f"target of kind '{t.kind}'"
+        prompt = getattr(t, "system_prompt", None)
+        if prompt is None:
+            return f"target of kind '{t.kind}'"
+        from ..targets.system_prompt import MEANING
+
+        return (f"target of kind '{t.kind}' with a system prompt of {len(prompt)} characters; "
+                f"system_prompt_mode {t.system_prompt_mode}: {MEANING[t.system_prompt_mode]}")
     if kind in ("results", "baseline"):
         from ..results import load_results
 
         r = load_results(path)
         return f"{kind} for suite '{r['suite']['id']}': {len(r['attacks'])} attacks"
-    from ..compare import load_policy
+    from ..verdict import load_policy
 
     load_policy(path)
     return "policy"

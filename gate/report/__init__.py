@@ -1,6 +1,6 @@
 """Views of a verdict and of a run: plain text, Markdown, JSON, JUnit XML (docs/architecture.md).
 
-A view never decides anything: it renders what `gate.compare` decided. Every string that comes from a
+A view never decides anything: it renders what `gate.verdict` decided. Every string that comes from a
 file goes through `escape` first. The formats `asr-gate compare --format` offers are the registry
 `FORMATS` (the one registry style of the plugin families, `gate.registry`); each is a module with a
 ``render(verdict) -> str`` function (`interface.Renderer`).

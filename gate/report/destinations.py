@@ -141,7 +141,7 @@ def trend(history_file: str | None) -> str:
     """The accepted baseline ASR over time, from the suite's history file ('' without one)."""
     if not history_file or not os.path.exists(history_file):
         return ""
-    from ..baseline import read_history
+    from ..results.baseline import read_history
     from .baseline_pr import trend_line
 
     line = trend_line(read_history(history_file))

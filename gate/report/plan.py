@@ -16,9 +16,9 @@ def _points(x: float) -> str:
 def baseline_inputs(path: str) -> dict:
     """What a baseline file tells the planner: its attacks, ASR, repeats per attack, ICC and omega."""
     from .. import stats
-    from ..compare import load_run
+    from ..results import load_results
 
-    data = load_run(path, "baseline")
+    data = load_results(path, strict=False)
     xs = [a["successes"] for a in data["attacks"] if a["attempts"] > 0]
     ms = [a["attempts"] for a in data["attacks"] if a["attempts"] > 0]
     out: dict = {"attacks": len(ms)}

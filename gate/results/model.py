@@ -75,7 +75,8 @@ def summarise(counts: Iterable[AttackCount]) -> dict[str, Any]:
 def build_results(*, suite: Any, target: Mapping[str, Any], counts: Iterable[AttackCount], started_at: str,
                   finished_at: str, duration_s: float, calls: int, tokens: Mapping[str, int],
                   error_kinds: Mapping[str, int], complete: bool, shard: str | None = None,
-                  git: Mapping[str, Any] | None = None, attempts_override: int | None = None) -> dict[str, Any]:
+                  git: Mapping[str, Any] | None = None, attempts_override: int | None = None,
+                  selection: Mapping[str, Any] | None = None) -> dict[str, Any]:
     body = {
         "schema": SCHEMA_ID,
         "tool": {"name": "asr-gate", "version": __version__},
@@ -89,6 +90,7 @@ def build_results(*, suite: Any, target: Mapping[str, Any], counts: Iterable[Att
         "complete": complete,
         "shard": shard,
         "attempts_override": attempts_override,
+        "selection": dict(selection) if selection else None,
         "calls": calls,
         "tokens": {"prompt": int(tokens.get("prompt", 0)), "completion": int(tokens.get("completion", 0))},
         "error_kinds": dict(sorted(Counter(error_kinds).items())),

@@ -23,7 +23,7 @@ RUN_META = "run.json"
 LOCK = ".lock"
 
 #: run.json keys a resumed run must share with the interrupted one
-RESUME_KEYS = ("suite_hash", "detector_hash", "attempts", "shard", "target", "sequential")
+RESUME_KEYS = ("suite_hash", "detector_hash", "attempts", "shard", "target", "sequential", "selection")
 
 
 class OutputDir:

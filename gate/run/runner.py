@@ -24,11 +24,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
-from ..errors import MeasureError
+from ..errors import MeasureError, UsageError
 from ..hashing import short_hash
 from ..results import build_results, write_json_atomic
 from ..suite import Attack, Suite
+from ..suite.select import Selection, select_attacks
 from ..targets.interface import Target
+from ..targets.system_prompt import announcement
 from .attempt import Abandon, AttemptRunner, RetryPolicy
 from .output import RESULTS, TRANSCRIPT, OutputDir, now_utc, previous_run, write_run_meta
 from .progress import Progress
@@ -53,6 +55,7 @@ class RunOptions:
     progress: TextIO | None = None       # where progress goes (stderr by default); None disables
     progress_interval: float = 10.0      # seconds between progress lines when not a TTY
     sequential: Any = None               # a gate.run.sequential.Design: run look by look, stop early
+    selection: Selection | None = None   # run only these attacks (--only / --category / --tag)
 
 
 @dataclass(frozen=True)
@@ -66,14 +69,21 @@ class _Plan:
     planned: int
     shard_label: str | None
     design: Any
+    selection: dict[str, Any] | None
 
     @classmethod
     def of(cls, suite: Suite, opts: RunOptions) -> _Plan:
-        attacks = shard_attacks(suite.attacks, opts.shard)
+        if opts.selection and opts.sequential is not None:
+            raise UsageError(f"{opts.selection.describe()}: a sequential run needs the whole suite (its looks are "
+                             f"planned over every attack)")
+        selected = select_attacks(suite, opts.selection)
+        attacks = shard_attacks(selected, opts.shard)
         n_of = attempts_per_attack(opts.attempts)
         looks = looks_of(attacks, opts.sequential, opts.shard)
+        record = opts.selection.record(len(selected), len(suite.attacks)) if opts.selection else None
         return cls(suite=suite, attacks=attacks, looks=looks, n_of=n_of, planned=sum(n_of(a) for a in attacks),
-                   shard_label=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, design=opts.sequential)
+                   shard_label=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, design=opts.sequential,
+                   selection=record)
 
 
 class _Run:
@@ -143,8 +153,13 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     meta = {"suite": suite.id, "suite_hash": suite.hash, "detector_hash": suite.detector_hash(),
             "attempts": opts.attempts, "shard": plan.shard_label, "planned": plan.planned,
             "target": short_hash(target.describe(), 16),
-            "sequential": design_hash(plan.design) if plan.design is not None else None}
+            "sequential": design_hash(plan.design) if plan.design is not None else None,
+            "selection": plan.selection}
     target.check_attacks(plan.attacks, suite.path)
+    said = announcement(getattr(target, "system_prompt", None), getattr(target, "system_prompt_mode", ""),
+                        (a.messages for a in plan.attacks))
+    if said and opts.progress is not None:
+        opts.progress.write(said + "\n")
 
     out = OutputDir(out_dir)
     try:
@@ -164,7 +179,22 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     if run.stop_reason:
         raise MeasureError(f"run stopped: {run.stop_reason} ({run.tally.finished} of {plan.planned} attempts done; "
                            f"results so far in {out_dir}/{RESULTS})")
+    unmeasured = _too_many_errors(run.tally, opts.max_error_rate)
+    if unmeasured:
+        raise MeasureError(f"could not measure: {unmeasured} (results in {out_dir}/{RESULTS})")
     return results
+
+
+def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
+    """Why the finished run measured too little, judged over the whole run at any size (the in-flight budget
+    waits for `min_finished_for_budget` attempts, so a small run against a dead server would pass it)."""
+    if not tally.finished or tally.errors <= max_error_rate * tally.finished:
+        return None
+    common = ", ".join(f"{k} x{v}" for k, v in tally.error_kinds.most_common(3))
+    if tally.errors == tally.finished:
+        return f"every attempt ended in an error ({tally.errors} of {tally.finished}; {common})"
+    return (f"{tally.errors} of {tally.finished} attempts ended in an error, more than --max-error-rate "
+            f"{max_error_rate:.0%} ({common})")
 
 
 def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tally: Tally, done: set) -> _Run:
@@ -243,7 +273,7 @@ def _results(plan: _Plan, target: Target, opts: RunOptions, run: _Run, started_a
         finished_at=now_utc(), duration_s=time.monotonic() - run.t0, calls=tally.calls,
         tokens={"prompt": tally.prompt_tokens, "completion": tally.completion_tokens},
         error_kinds=tally.error_kinds, complete=tally.finished == plan.planned, shard=plan.shard_label,
-        attempts_override=opts.attempts)
+        attempts_override=opts.attempts, selection=plan.selection)
     if seq_block is not None:
         results["sequential"] = seq_block
     return results

@@ -85,7 +85,7 @@ class CommandTarget(BaseTarget):
 
     # -- one call
 
-    def send(self, request: Request) -> Reply:
+    def deliver(self, request: Request) -> Reply:
         deadline = time.monotonic() + self.timeout
         payload = json.dumps({
             "messages": [m.as_dict() for m in request.messages],

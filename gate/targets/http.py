@@ -406,6 +406,16 @@ MESSAGES = "{{messages}}"
 DEFAULT_BODY = {"prompt": PROMPT}
 
 
+def _has_messages(template: Any) -> bool:
+    if isinstance(template, str):
+        return template == MESSAGES
+    if isinstance(template, dict):
+        return any(_has_messages(v) for v in template.values())
+    if isinstance(template, list):
+        return any(_has_messages(v) for v in template)
+    return False
+
+
 def render_body(template: Any, prompt: str, messages: Sequence[Message]) -> Any:
     """Substitute placeholders in a parsed JSON template (strings only; keys are left alone)."""
     if isinstance(template, str):
@@ -467,11 +477,15 @@ class HttpTarget(HttpTargetBase):
                     walk(v, where + (i,))
 
         walk(body, path)
+        if self.system_prompt is not None and not _has_messages(body):
+            raise self.config_error(("system_prompt_file" if "system_prompt_file" in self.config else "system_prompt",),
+                                    "a system prompt needs a body template with \"{{messages}}\" (a {{prompt}}-only "
+                                    "body cannot carry a system message, so the prompt would be dropped)")
         if not found[0]:
             raise self.config_error(path, "the body template contains neither {{prompt}} nor {{messages}}, "
                                           "so every request would be the same")
 
-    def send(self, request: Request) -> Reply:
+    def deliver(self, request: Request) -> Reply:
         body = render_body(self.body, request.prompt, request.messages)
         content, truncated, headers = self.call(self.url, body, self.headers, self.shown_url)
         if self.reply_path is None:

@@ -11,65 +11,24 @@ config errors, `${ENV}` secrets, scrubbing). The kinds are listed in `gate.targe
 from __future__ import annotations
 
 import abc
+import dataclasses
+import hashlib
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..config import Document
 from ..errors import ConfigError
+from .messages import Message, Reply, Request
+from .system_prompt import DEFAULT_MODE, compose
 from .text import EXCERPT_CHARS, one_line, redact_url
 
 #: default for `max_reply_bytes` (1 MiB)
 DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
 #: secrets shorter than this are not reported by `secrets()` (masking "1" everywhere helps nobody)
 MIN_SECRET_CHARS = 4
-
-
-@dataclass(frozen=True)
-class Message:
-    """One chat turn. `role` is system, user or assistant."""
-
-    role: str
-    content: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
-
-
-@dataclass(frozen=True)
-class Request:
-    """One attempt of one attack, fully rendered (canary already substituted).
-
-    `oracle` lets the built-in simulated target produce a reply the suite's detector will judge
-    as a success (`oracle(True)`) or a failure (`oracle(False)`); real targets ignore it.
-    """
-
-    messages: tuple[Message, ...]
-    attack_id: str = ""
-    category: str = ""
-    attempt: int = 0
-    canary: str | None = None
-    oracle: Callable[[bool], str] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def prompt(self) -> str:
-        """The last user turn: what single-prompt endpoints receive."""
-        for m in reversed(self.messages):
-            if m.role == "user":
-                return m.content
-        return self.messages[-1].content if self.messages else ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the target answered. Token counts are 0 when the endpoint does not report them."""
-
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    truncated: bool = False
-    raw: Any = field(default=None, compare=False, repr=False)
+#: the largest `system_prompt_file` read (a prompt is text, not a corpus)
+MAX_SYSTEM_PROMPT_BYTES = 256 * 1024
 
 
 class TargetError(Exception):
@@ -145,7 +104,11 @@ SECRET_KEYS = frozenset({"api_key", "headers"})
 
 
 class BaseTarget(Target):
-    """Shared plumbing: located config errors, secret bookkeeping, scrubbing of error messages."""
+    """Shared plumbing: the application's system prompt, located config errors, secret bookkeeping,
+    scrubbing of error messages.
+
+    `send` is final here: it composes the application's system prompt with the attack's messages
+    (`gate.targets.system_prompt`) and hands the result to the kind's `deliver`, so no kind can drop it."""
 
     def __init__(self, config: Mapping[str, Any], *, source: str = "<target>",
                  doc: Document | None = None, base: Sequence[Any] = ()):
@@ -153,6 +116,52 @@ class BaseTarget(Target):
         self._doc = doc if doc is not None else Document(source, dict(config), {})
         self._base = tuple(base)
         self._secrets: list[str] = []
+        self.system_prompt, self.system_prompt_mode = self._application_prompt()
+
+    # -- the application under test
+
+    def send(self, request: Request) -> Reply:
+        if self.system_prompt is not None:
+            request = dataclasses.replace(
+                request, messages=compose(request.messages, self.system_prompt, self.system_prompt_mode))
+        return self.deliver(request)
+
+    @abc.abstractmethod
+    def deliver(self, request: Request) -> Reply:
+        """Send `request`, whose messages already carry the application's system prompt. Thread-safe."""
+
+    def _application_prompt(self) -> tuple[str | None, str]:
+        """(`system_prompt` or the text of `system_prompt_file`, `system_prompt_mode`), checked."""
+        text = self.config.get("system_prompt")
+        file = self.config.get("system_prompt_file")
+        if text is not None and file is not None:
+            raise self.config_error(("system_prompt_file",), "set system_prompt or system_prompt_file, not both")
+        if file is not None:
+            text = self._read_prompt_file(str(file))
+        if "system_prompt_mode" in self.config and text is None:
+            raise self.config_error(("system_prompt_mode",), "system_prompt_mode is set but the target has no "
+                                                              "system_prompt or system_prompt_file to compose")
+        return (None if text is None else str(text)), str(self.config.get("system_prompt_mode", DEFAULT_MODE))
+
+    def _read_prompt_file(self, name: str) -> str:
+        """The prompt file, relative to the target file's folder (so a pull request editing it changes the run)."""
+        here = os.path.dirname(os.path.abspath(self.source)) if os.path.isfile(self.source) else os.getcwd()
+        path = os.path.normpath(os.path.join(here, os.path.expanduser(name)))
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_SYSTEM_PROMPT_BYTES + 1)
+        except OSError as exc:
+            raise self.config_error(("system_prompt_file",), f"cannot read {path}: {exc.strerror or exc}") from None
+        if len(raw) > MAX_SYSTEM_PROMPT_BYTES:
+            raise self.config_error(("system_prompt_file",), f"{path} is larger than {MAX_SYSTEM_PROMPT_BYTES} bytes")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise self.config_error(("system_prompt_file",), f"{path} is not UTF-8 text (byte {exc.start})") from None
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            raise self.config_error(("system_prompt_file",), f"{path} is empty")
+        return text
 
     # -- configuration helpers
 
@@ -231,7 +240,12 @@ class BaseTarget(Target):
         for key in ("url", "base_url"):
             if isinstance(out.get(key), str):
                 out[key] = redact_url(out[key])
+        if self.system_prompt is not None:  # which prompt was measured, also when it came from a file
+            out["system_prompt_sha256"] = hashlib.sha256(self.system_prompt.encode("utf-8")).hexdigest()
+            out["system_prompt_mode"] = self.system_prompt_mode
         return out
 
+
+__all__ = ["BaseTarget", "Message", "Reply", "Request", "Target", "TargetError"]
 
 _ENV_REF = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)\}|)")

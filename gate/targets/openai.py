@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .http import HttpTargetBase
-from .interface import Message, Reply, Request
+from .interface import Reply, Request
 from .reply_path import PathMissing, ReplyPath, token_count
 from .text import one_line, redact_url
 
@@ -45,7 +45,6 @@ class OpenAITarget(HttpTargetBase):
                                                          + (" (streaming is not supported)" if key == "stream" else ""))
         self.check_json(params, ("params",))
         self.params = params
-        self.system_prompt = self.config.get("system_prompt")
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key_env = self.config.get("api_key_env")
         if key_env:
@@ -57,15 +56,12 @@ class OpenAITarget(HttpTargetBase):
         self._build_session()
 
     def body_for(self, request: Request) -> dict[str, Any]:
-        messages = list(request.messages)
-        if self.system_prompt is not None and not any(m.role == "system" for m in messages):
-            messages.insert(0, Message("system", str(self.system_prompt)))
         body = dict(self.params)
         body["model"] = self.model
-        body["messages"] = [m.as_dict() for m in messages]
+        body["messages"] = [m.as_dict() for m in request.messages]
         return body
 
-    def send(self, request: Request) -> Reply:
+    def deliver(self, request: Request) -> Reply:
         content, truncated, headers = self.call(self.url, self.body_for(request), self.headers, self.shown_url)
         data = self.parse_json(content, truncated, headers, self.shown_url)
         if not isinstance(data, dict):

@@ -84,7 +84,7 @@ class SimTarget(BaseTarget):
             raise UsageError(f"{source}: attack '{bad.id}' uses an LLM judge, which the simulated target "
                              f"cannot answer for offline; use a real target")
 
-    def send(self, request: Request) -> Reply:
+    def deliver(self, request: Request) -> Reply:
         if self.latency > 0:
             time.sleep(self.latency)
         if self.error_rate > 0:

@@ -5,7 +5,7 @@ import json
 import os
 
 from gate.cli import main
-from gate.runner import RunOptions, run_suite
+from gate.run.runner import RunOptions, run_suite
 from gate.suite import load_suite
 from gate.targets import build_target
 from gh_contract import ACTIONS_TOKEN, REPO
