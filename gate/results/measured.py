@@ -12,7 +12,8 @@ from ..errors import MeasureError, UsageError
 
 
 def judged_attempts(doc: Mapping[str, Any]) -> int:
-    return int((doc.get("totals") or {}).get("attempts") or 0)
+    """Judged attempts over every attack (the lenient loader accepts files without `totals`)."""
+    return sum(int(a.get("attempts") or 0) for a in doc.get("attacks") or ())
 
 
 def require_judged(doc: Mapping[str, Any], where: str, *, role: str) -> None:

@@ -1,0 +1,5 @@
+"""The real-model tier imports its harness (`realmodel`) by name."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
