@@ -3,7 +3,7 @@
 Reporting never changes the verdict and a reporting failure never hides it (docs/architecture.md): a
 refused or failed GitHub call becomes a ``::notice::`` / ``::warning::`` line and a note for the job
 summary, never an exception. A pull request from a fork gets a read-only token, so nothing is attempted
-there and the notice points at the ``workflow_run`` pattern (README, "Forks").
+there and the notice points at the ``workflow_run`` pattern (docs/action.md, "Pull requests from forks").
 
 The strings published here are rendered and escaped by `gate.report`; the REST calls are `gate.publish.github`.
 """
@@ -27,7 +27,7 @@ FORK_NOTICE = (
     "available): the check run and the PR comment are skipped; the verdict is in the job summary and the "
     "step outputs. To publish it on the pull request, upload the results as an artifact and run "
     "`mode: publish` from a workflow triggered by `workflow_run` (see the workflow_run pattern in the "
-    "asr-gate README)."
+    "asr-gate docs, docs/action.md)."
 )
 
 
@@ -90,7 +90,7 @@ def publish(ctx: Context, *, suite_id: str, conclusion: str, title: str, summary
     if ctx.fork:
         wf.notice(FORK_NOTICE, title="asr-gate: fork pull request")
         out.notes.append("This pull request comes from a fork: its token is read-only, so the check run and the "
-                         "PR comment were skipped (see the workflow_run pattern in the asr-gate README).")
+                         "PR comment were skipped (see the workflow_run pattern in the asr-gate docs, docs/action.md).")
         out.failed = True
         return out
     if not ctx.token or not ctx.repo:
