@@ -162,3 +162,19 @@ def test_compare_refuses_an_empty_baseline_in_one_line(tmp_path, capsys):
     code = main(["compare", "--baseline", str(bad), "--results", str(res)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and str(bad) in err and "0 judged attempts" in err
+
+
+def test_compare_says_how_much_of_the_suite_was_selected(tmp_path, capsys):
+    t = _sim(tmp_path)
+    suite = load_suite(LEAK)
+    cat = suite.attacks[0].category
+    k = sum(a.category == cat for a in suite.attacks)
+    assert main(["run", "--suite", LEAK, "--target", t, "--out", str(tmp_path / "full"), "--attempts", "2",
+                 "--quiet"]) == 0
+    assert main(["run", "--suite", LEAK, "--target", t, "--out", str(tmp_path / "part"), "--attempts", "2",
+                 "--category", cat, "--quiet"]) == 0
+    capsys.readouterr()
+    main(["compare", "--baseline", str(tmp_path / "full" / "results.json"),
+          "--results", str(tmp_path / "part" / "results.json")])
+    out = capsys.readouterr().out
+    assert f"{k} of {len(suite.attacks)} attacks selected" in " ".join(out.split())
