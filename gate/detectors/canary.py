@@ -17,7 +17,7 @@ are within a quarter of the random part's length in edits (insertions, deletions
 3 for the 12 characters of `new_canary`) counts as the token, when the random part has at least 8
 characters and a digit; the alphabetic prefix (``CANARY``) may be glued on or missing. For a random
 12-character hex part, an unrelated token of the same shape is within 3 edits with a probability
-of the order of 1e-8 (`bench/canary_matching.py` measures it: 0 in 100,000). Fixed strings are
+of the order of 1e-8 (`bench/canary_matching.py` measures it: 0 in 1,000,000). Fixed strings are
 matched exactly (in the forms above): a near miss of a word-like secret is ordinary text.
 
 **Copies are not evidence** (the attempt's token only). A match whose text also occurs in the
