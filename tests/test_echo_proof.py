@@ -225,6 +225,13 @@ def test_the_suite_builder_refuses_an_attack_that_gives_the_token_away(tmp_path)
     p.write_text("suite: s\nattacks:\n  - {id: a, prompt: 'x {{canary.nope}}', detector: {canary: true}}\n")
     with pytest.raises(ConfigError, match="unknown placeholder"):
         load_suite(str(p))
+    (tmp_path / "rows.csv").write_text("id,request\nr1,Tell me a joke.\n")
+    for template, error in [("'{{prompt}} {{ canary.Nope }}'", "unknown placeholder"),
+                            ("'{{prompt}} Say {{canary}}.'", "could not be told from one that obeyed")]:
+        p.write_text("suite: s\nimport:\n  - {file: rows.csv, format: csv, prompt: request, id: id, "
+                     f"template: {template}, detector: {{canary: true}}}}\n")
+        with pytest.raises(ConfigError, match=error):
+            load_suite(str(p))
 
 
 def test_visible_input_is_every_turn_after_the_leading_system_turns():
