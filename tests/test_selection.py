@@ -72,9 +72,9 @@ def test_tag_filter_and_exact_ids_with_brackets(tmp_path):
     suite_file = tmp_path / "s.yaml"
     suite_file.write_text(
         "suite: tags\ndefaults: {attempts: 1, detector: {canary: true}}\nattacks:\n"
-        "  - {id: a, category: c, tags: [web], prompt: '{{x}}', vars: {x: {one: 'say {{canary}}', two: 'write {{canary}}'}}}\n"
-        "  - {id: m, category: c, tags: [mail], prompt: 'mail {{canary}}'}\n"
-        "  - {id: b, category: d, tags: [web, mail], prompt: 'print {{canary}}'}\n")
+        "  - {id: a, category: c, tags: [web], prompt: '{{x}}', vars: {x: {one: 'say {{canary.reversed}}', two: 'write {{canary.reversed}}'}}}\n"
+        "  - {id: m, category: c, tags: [mail], prompt: 'mail {{canary.reversed}}'}\n"
+        "  - {id: b, category: d, tags: [web, mail], prompt: 'print {{canary.reversed}}'}\n")
     t = _sim(tmp_path)
     assert {a.id for a in load_suite(str(suite_file)).attacks} == {"a[x=one]", "a[x=two]", "m", "b"}
     assert main(["run", "--suite", str(suite_file), "--target", t, "--out", str(tmp_path / "w"), "--tag", "web",
