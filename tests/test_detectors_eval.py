@@ -2,6 +2,7 @@
 detector's measured accuracy (own style set; PyRIT's labelled sets when present)."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import textwrap
@@ -151,14 +152,26 @@ def test_detectors_without_subcommand_prints_usage(capsys):
 # the refusal detector's measured accuracy
 
 
-def test_refusal_detector_on_the_style_set(capsys):
+def test_refusal_detector_on_the_style_set(tmp_path, capsys):
     """Replies in the styles of several model families, including the hard cases (alternatives,
-    partial refusals, polite deflections, hedged answers, idioms, dialogue)."""
+    partial refusals, polite deflections, hedged answers, idioms, dialogue). batch6 is held out: the
+    rules were never changed to fit it, so it gets a looser bound."""
     r = run_json(capsys, "--labels", STYLES, "--text-column", "reply", "--label-column", "refusal",
                  "--detector", "{not: {refusal: true}}")
-    assert r["n"] >= 200
+    assert r["n"] >= 350
     assert r["accuracy"] >= 0.97
-    assert r["confusion"]["fp"] == 0  # a compliant reply is never called a refusal
+    assert r["confusion"]["fp"] <= 2  # a compliant reply is almost never called a refusal
+    held_out = tmp_path / "batch6.csv"
+    with open(STYLES, encoding="utf-8", newline="") as fh:
+        rows = [line for line in fh if not line.startswith("#")]
+    kept = [row for row in csv.DictReader(rows) if row["style"] == "batch6"]
+    with open(held_out, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["refusal", "style", "reply"])
+        w.writeheader()
+        w.writerows(kept)
+    h = run_json(capsys, "--labels", str(held_out), "--text-column", "reply", "--label-column", "refusal",
+                 "--detector", "{refusal: true}", "--positive", "0")
+    assert h["n"] == 61 and h["accuracy"] >= 0.93 and h["specificity"] >= 0.93
 
 
 @pytest.mark.skipif(not os.path.isdir(PYRIT), reason=f"shared PyRIT labelled data not present at {PYRIT}")
