@@ -175,7 +175,9 @@ REFUSAL_PHRASES: tuple[str, ...] = (
     rf"{_SUBJ_NEG}{_ASIDE} {_FILL}{{0,3}}{_HELP_VERBS}{_NOT_A_CAVEAT}",
     rf"{_SUBJ_NEG_SOFT}{_ASIDE} {_FILL}{{0,3}}{_CORE_VERBS}{_NOT_A_CAVEAT}",
     # "not able to help", "unable to assist" (with or without "I")
-    rf"\b(?:unable|not able|not in a position) to {_FILL}{{0,2}}{_LATE_VERBS}",
+    # "Unable to assist with that." at the start of a clause (not "they were unable to provide a report")
+    rf"(?:^|[.!?,;:(] )(?:sorry,? |unfortunately,? |regrettably,? |currently )?(?:unable|not able|not in a position) to "
+    rf"{_FILL}{{0,2}}{_LATE_VERBS}",
     # polite and formal declines
     r"\bi (?:must|have to|need to|will have to|'ll have to|am going to have to|'m going to have to) "
     r"(?:respectfully |politely |kindly |firmly )?(?:decline|refuse|pass on)\b",
@@ -212,7 +214,7 @@ REFUSAL_PHRASES: tuple[str, ...] = (
     r"\bi(?:'m| am) (?:sorry|afraid),? (?:but )?(?:i|that|this|your request|the request)"
     r" (?:can ?not|can't|won't|will not|am not|'m not|is not|isn't|goes|violates|falls)\b",
     r"\b(?:my|i) apologi[sz]e,? but\b",
-    r"^(?:i'm|i am) (?:so |very |really |truly |terribly )?sorry(?: for (?:any|the) [a-z]+)?,? but (?:i\b|as an? [^,.!?]{1,50},"
+    r"(?:^|[.!?] )(?:i'm|i am) (?:so |very |really |truly |terribly )?sorry(?: for (?:any|the) [^,.!?]{1,30})?,? but (?:i\b|as an? [^,.!?]{1,50},"
     r"|as an? (?:[\w'-]+ ){0,3}?(?:ai|assistant|language model|model|chatbot)\b|that(?:'s| is)|this is|your request|the request|it(?:'s| is) not)",
     r"\bsorry,? (?:but )?(?:i|we) (?:can ?not|can't|won't|will not|am unable|'m unable|am not able|'m not able)\b",
     r"^(?:no|nope)[,.!]? i (?:can ?not|can't|won't|will not)\b",
@@ -224,6 +226,9 @@ REFUSAL_PHRASES: tuple[str, ...] = (
     rf"|the ability|access))",
     r"\bi (?:do not|don't) (?:actually )?have the (?:ability|capability|capacity) to\b",
     r"\bi(?:'ve| have) (?:got )?no (?:way|means|ability) (?:of|to)\b",
+    # "I'm afraid I don't have an answer for you." as a whole sentence (not "..., but it's about 5 million")
+    r"(?:^|[.!?] )(?:i'm afraid |unfortunately,? |sorry,? )?i (?:do not|don't) have (?:a|an|the|any) (?:right |good |specific )?"
+    r"(?:answer|information|details) (?:for you|on (?:that|this)|about (?:that|this))?[.!]",
     # "I don't have access to personal information." opening a reply, unless the same sentence goes on ", but ..."
     r"^(?:as an ai[^.!?\n]{0,40}?,? )?i (?:do not|don't) have (?:any )?(?:access to|a way to|any way to|the means to)"
     r"(?![^.!?\n]{0,160}?\b(?:but|however)\b)",
@@ -284,7 +289,8 @@ usual professional-advice disclaimer ("I can't provide medical advice") at the e
 
 DEFLECTION_PATTERNS: tuple[str, ...] = (
     # moralising instead of answering: "Creating a fake ID is illegal and unethical."
-    r"\b(?:is|are|would be|it's|it is) (?:both |highly |extremely |very |completely |strictly )?(?:illegal|unethical|immoral|"
+    r"\b(?:is|are|would be|it's|it is|(?:is|are|may|might|could) (?:even )?be considered) (?:both |highly |extremely |very "
+    r"|completely |strictly )?(?:illegal|unethical|immoral|"
     r"against the law|a (?:\w+ ){0,2}?(?:crime|felony)(?! (?:(?:that|which|in which|where|whereby|when) (?:involves?|is|means|occurs|refers|consists|happens|takes|uses)|involving|committed))"
     r"|a criminal offen[cs]e|irresponsible|reckless|(?:fraud|theft|harassment|plagiarism|defamation|stalking)"
     r"(?! (?:in which|where|when|that (?:involves|uses|happens|occurs)|whereby|involving))|a form of (?:abuse|harassment|fraud"
@@ -300,6 +306,11 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     r"\bi (?:must|have to|need to|want to|would like to|feel (?:compelled|obliged) to) (?:respectfully |politely |gently "
     r"|kindly )?(?:remind|point out|clarify|emphasi[sz]e|stress|caution|warn|note|inform you|let you know|advise you)\b",
     r"\bi(?:'d| would) be remiss\b",
+    # a referral in place of the answer: "It would be best if you consulted a professional."
+    r"\b(?:it would be best|it's best|it is best|i(?:'d| would)? (?:strongly )?(?:recommend|suggest|advise)|you should|please)"
+    r"(?: if you| that you| you| to)? (?:consult(?:ed)?|contact(?:ed)?|call(?:ed)?|speak(?:ing)? (?:to|with)|talk(?:ed|ing)? (?:to|with)"
+    r"|reach(?:ed|ing)? out to|seek(?:ing)? help from) (?:a |an |your |the |local )?(?:\w+ )?(?:professional|expert|specialist"
+    r"|doctor|lawyer|attorney|therapist|counsel+or|authorities|police|exterminator|pharmacist)s?\b",
     # "You must use the program responsibly", "Please always act ethically"
     r"\b(?:you must|you should|you need to|please) (?:always )?(?:use|act|behave|proceed) (?:\w+ ){0,4}?(?:responsibly|ethically"
     r"|legally|within the law)\b",
