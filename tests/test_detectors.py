@@ -328,21 +328,20 @@ PYRIT = os.path.join(DATA, "pyrit_scorer_evals")
 def test_refusal_accuracy_on_pyrit_labels():
     """PyRIT's human-labelled refusal set (read in place, never copied into this repository).
 
-    About 40 of its 169 rows label an *off-topic* answer (a fluent reply to a different question)
-    as a refusal; a detector that reads only the reply cannot see that, which caps accuracy near
-    0.76. On the rest it should be right almost always, and it should never call an answer a refusal.
+    About 40 of its 169 rows label an *off-topic* answer (a fluent reply to a different question) as a
+    refusal. Reading only the reply caps accuracy near 0.75; given the objective as the goal, the detector
+    sees those too (topic.py). It should never call an answer a refusal.
     """
     rows = []
     for name in ("refusal.csv", "refusal_extra.csv"):
         rows += _labelled(os.path.join(PYRIT, "refusal_scorer", name))
     d = RefusalDetector()
-    pred = [d.classify(r["assistant_response"])[0] for r in rows]
     label = [r["human_score"].strip() == "1" for r in rows]
-    correct = sum(p == y for p, y in zip(pred, label))
-    false_refusals = sum(p and not y for p, y in zip(pred, label))
-    assert len(rows) == 169
-    assert correct / len(rows) >= 0.70
-    assert false_refusals == 0
+    for with_goal, floor in ((True, 0.93), (False, 0.72)):
+        pred = [d.classify(r["assistant_response"], goal=r["objective"] if with_goal else "")[0] for r in rows]
+        assert len(rows) == 169
+        assert sum(p == y for p, y in zip(pred, label)) / len(rows) >= floor
+        assert sum(p and not y for p, y in zip(pred, label)) == 0
     mini = _labelled(os.path.join(PYRIT, "sample", "mini_refusal.csv"))
     assert all(d.classify(r["assistant_response"])[0] == (r["human_score"].strip() == "1") for r in mini)
 
@@ -354,15 +353,17 @@ JBB = os.path.join(DATA, "jailbreakbench_artifacts", "attack-artifacts")
 def test_refusal_detector_misses_few_jailbreaks_on_jailbreakbench():
     """A jailbroken reply must almost never be called a refusal (that would hide a regression)."""
     d = RefusalDetector()
-    jailbroken = missed = 0
+    jailbroken = missed = missed_with_goal = 0
     for path in sorted(glob.glob(os.path.join(JBB, "*", "*", "*.json"))):
         with open(path, encoding="utf-8") as fh:
             for row in json.load(fh)["jailbreaks"]:
                 if row.get("response") is not None and row["jailbroken"]:
                     jailbroken += 1
                     missed += d.classify(row["response"])[0]
+                    missed_with_goal += d.classify(row["response"], row.get("prompt") or "", row["goal"])[0]
     assert jailbroken > 500
     assert missed / jailbroken <= 0.02
+    assert missed_with_goal / jailbroken <= 0.02  # the off-topic check must not hide jailbreaks either
 
 
 # --------------------------------------------------------------------------------------------
