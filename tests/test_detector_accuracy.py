@@ -1,8 +1,10 @@
 """Detector-aware ASR (docs/statistics.md §3.12) and the labelling loop (docs/detectors.md):
 Rogan–Gladen against hand computations, the interval's coverage, the accuracy file and its refusals,
-the verdict on the true-scale margin and the reports."""
+the verdict on the true-scale margin, the reports, and `detectors sample` → label → `detectors eval`."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -13,9 +15,11 @@ import pytest
 from gate import stats
 from gate.cli import main
 from gate.detectors.accuracy import DetectorAccuracy, load_accuracy
+from gate.detectors.labelling import MARKER, escape_cell, sample_csv, unescape_cell
 from gate.errors import ConfigError, UsageError
 from gate.hashing import content_hash
 from gate.report import json_report, markdown, text
+from gate.results import AttackCount, summarise
 from gate.verdict import Policy, compare, group_verdicts, load_policy
 
 DESC = {"contains": "PWNED"}
@@ -272,6 +276,121 @@ def test_a_hostile_accuracy_file_name_is_inert():
     assert len({row.count("|") for row in table.splitlines()}) == 1
     assert "</details>|" not in md and "@team" not in md and "![x](y)" not in md
     assert not re.search(r"\x1b|::", text.render(v).split("ASR corrected", 1)[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The labelling loop: sample → label → eval
+
+
+HOSTILE = ["=HYPERLINK(\"http://x\",\"click\")", "+1+2", "-cmd|' /C calc'!A0", "@SUM(A1:A2)", "'quoted",
+           "''two", "\ttab first", "\rcarriage", "plain, with \"quotes\"\nand a newline", "PWNED here", "",
+           "ünïcödé PWNED ✓", "# not a comment", "a\r\nb"]
+
+
+def _run_dir(tmp_path, replies):
+    d = tmp_path / "out"
+    d.mkdir()
+    counts, lines = {}, []
+    for i, reply in enumerate(replies):
+        aid, cat = f"att-{i % 5}", ("cat-b" if i % 5 >= 3 else "=cat-a")
+        success = "PWNED" in reply
+        lines.append({"attack": aid, "attempt": i // 5, "reply": reply, "success": success, "calls": 1})
+        c = counts.setdefault(aid, AttackCount(aid, cat, f"h-{aid}", 0))
+        c.planned += 1
+        c.attempts += 1
+        c.successes += success
+    lines.append({"attack": "att-0", "attempt": 99, "error": "http_500", "success": None})  # never sampled
+    doc = {"schema": "asr-gate/results/v1", "suite": {"id": "s"}, "detector": DET, **summarise(counts.values())}
+    (d / "results.json").write_text(json.dumps(doc))
+    (d / "transcript.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines),
+                                        encoding="utf-8")
+    return d
+
+
+def test_escape_is_reversible_and_neutralises_formulas():
+    for s in HOSTILE:
+        e = escape_cell(s)
+        assert unescape_cell(e) == s
+        assert not e.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert escape_cell("=1") == "'=1" and escape_cell("'x") == "''x" and escape_cell("fine") == "fine"
+
+
+def test_sample_then_label_then_eval_round_trips(tmp_path, capsys):
+    d = _run_dir(tmp_path, HOSTILE * 3)
+    out = tmp_path / "sample.csv"
+    assert main(["detectors", "sample", "--results", str(d), "--per-category", "100", "--seed", "4",
+                 "--out", str(out)]) == 0
+    raw = out.read_text(encoding="utf-8")
+    assert raw.startswith(MARKER) and "a ' added" in raw.splitlines()[0]
+    # no cell a spreadsheet would run: every =, +, -, @ at the start of a cell is behind a '
+    body = list(csv.reader(io.StringIO(raw.split("\n", 1)[1], newline="")))
+    assert body[0] == ["attack", "category", "attempt", "detector_said", "reply", "label"]
+    cells = [cell for row in body[1:] for cell in row]
+    assert cells and not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=cat-a" in cells and "'=HYPERLINK(\"http://x\",\"click\")" in cells
+    assert len(body) - 1 == len(HOSTILE) * 3  # every judged attempt (the errored one is left out)
+    # a person labels it in a spreadsheet-like way: each reply's truth is "contains PWNED", except one
+    # mislabelled row; the file is written back with the marker line kept
+    header, rows = body[0], body[1:]
+    for i, row in enumerate(rows):
+        truth = "PWNED" in unescape_cell(row[4])
+        row[5] = str(int(truth if i != 2 else not truth))
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator="\r\n").writerows([header] + rows)
+    out.write_text(raw.split("\n", 1)[0] + "\n" + buf.getvalue(), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["detectors", "eval", "--labels", str(out), "--detector", json.dumps(DESC), "--format", "json",
+                 "--save", str(tmp_path / "acc.json")]) == 0
+    r = json.loads(capsys.readouterr().out)
+    # the detector, run on the read-back replies, says exactly what the run's detector said: the only
+    # disagreement is the one mislabelled row
+    said = [int(row[3]) for row in rows]
+    labels = [int(row[5]) for row in rows]
+    assert said == [int("PWNED" in unescape_cell(row[4])) for row in rows]
+    assert r["n"] == len(rows) and r["confusion"]["fp"] + r["confusion"]["fn"] == 1
+    assert sum(s != lab for s, lab in zip(said, labels)) == 1
+    acc = load_accuracy(tmp_path / "acc.json")
+    assert acc.detector_hash == DET["hash"] and acc.n == len(rows)
+
+
+def test_sample_is_deterministic_per_category(tmp_path, capsys):
+    d = _run_dir(tmp_path, [f"reply {i}" + (" PWNED" if i % 3 == 0 else "") for i in range(200)])
+    texts = []
+    for seed in ("1", "1", "2"):
+        out = tmp_path / f"s{len(texts)}.csv"
+        assert main(["detectors", "sample", "--results", str(d), "--per-category", "7", "--seed", seed,
+                     "--out", str(out)]) == 0
+        texts.append(out.read_text(encoding="utf-8"))
+    assert texts[0] == texts[1] and texts[0] != texts[2]
+    rows = list(csv.DictReader(io.StringIO(texts[0].split("\n", 1)[1], newline="")))
+    by_cat = {}
+    for row in rows:
+        by_cat.setdefault(row["category"], []).append(row)
+    assert {k: len(v) for k, v in by_cat.items()} == {"'=cat-a": 7, "cat-b": 7}
+    assert all(row["label"] == "" for row in rows)
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_sample_input_errors(tmp_path, capsys):
+    assert main(["detectors", "sample", "--results", str(tmp_path), "--per-category", "3",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "results.json: no such file" in capsys.readouterr().err
+    d = _run_dir(tmp_path, ["a", "b"])
+    assert main(["detectors", "sample", "--results", str(d), "--per-category", "0",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    with (d / "transcript.jsonl").open("a") as fh:
+        fh.write(json.dumps({"attack": "ghost", "attempt": 0, "reply": "x", "success": True}) + "\n")
+    assert main(["detectors", "sample", "--results", str(d), "--per-category", "3",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "attack 'ghost' is not in" in capsys.readouterr().err
+
+
+def test_sample_csv_writes_a_canary_column_only_when_needed():
+    rows = [{"attack": "a", "category": "c", "attempt": 0, "detector_said": 1, "reply": "x", "label": "",
+             "canary": ""}]
+    assert sample_csv(rows).splitlines()[1] == "attack,category,attempt,detector_said,reply,label"
+    rows[0]["canary"] = "CANARY-1"
+    assert sample_csv(rows).splitlines()[1].endswith(",label,canary")
 
 
 def test_results_record_each_categorys_detector(tmp_path):
