@@ -57,6 +57,10 @@ def test_worked_example_of_the_docs():
     """docs/statistics.md §3.12 and docs/detectors.md quote these numbers."""
     a = stats.corrected_asr_interval(0.30, 1000, 95, 5, 85, 15)
     assert (round(a.estimate, 4), round(a.low, 3), round(a.high, 3)) == (0.1875, 0.094, 0.257)
+    w = stats.wilson_interval(300, 1000)  # sens/spec taken as known: too narrow
+    assert [round(float(stats.rogan_gladen(x, 0.95, 0.85)), 3) for x in (w.low, w.high)] == [0.153, 0.224]
+    lo, hi = (0.1875 + z * 1.96 * stats.rogan_gladen_delta_se(0.30, 1000, 95, 5, 85, 15) for z in (-1, 1))
+    assert (round(lo, 3), round(hi, 3)) == (0.107, 0.268)
     b = stats.corrected_asr_interval(0.12, 1000, 95, 5, 85, 15)
     assert (b.estimate, round(b.raw, 4), b.low, round(b.high, 3)) == (0.0, -0.0375, 0.0, 0.039)
     # the same 12% from 50 attacks × 20 attempts with ICC 0.31: n_eff 145, the interval widens
@@ -114,6 +118,13 @@ def test_verdict_reads_the_margin_on_the_true_scale():
     assert c_.baseline_asr == pytest.approx(stats.rogan_gladen(o.baseline_asr, 0.95, 0.85))
     assert c_.baseline_ci95[0] <= c_.baseline_asr <= c_.baseline_ci95[1]
     assert "corrected for the detector" in v.reasons[0] and "+5.0 points tolerance" in v.reasons[0]
+    # the example of docs/detectors.md ("The labelling loop")
+    named = compare(run(b), run(c), Policy(detector_accuracy=DetectorAccuracy.from_counts(
+        95, 15, 5, 85, descriptor=DESC, name="detector-accuracy.json")))
+    md = markdown.render(named)
+    assert "| **Overall** | 29.0% | 30.0% | +1.0 | -2.2 to +4.8 | 0.299 | 60 × 20 | 4.8 | ❔ inconclusive |" in md
+    assert ("| **Overall** | 0.950 / 0.850 (200, detector-accuracy.json) | 17.5% (6.3% to 26.8%) | 18.7% (8.2% to "
+            "27.5%) | +1.3 | -2.7 to +6.0 | 4.0 (= 5.0 × 0.800) |") in md
 
 
 def test_reports_show_the_corrected_asr_beside_the_observed():
