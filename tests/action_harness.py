@@ -273,8 +273,9 @@ _BASE_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "OPENBLAS_CO
 def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS_TOKEN, api_url: str,
                event: Mapping[str, Any] | None = None, event_name: str = "pull_request",
                extra_env: Mapping[str, str] | None = None, run_id: str = "4242", timeout: float = 120,
-               fill_defaults: bool = True, underscore: bool = False) -> ActionRun:
-    """``python -m gate.action`` with the environment a Docker action step gets (see the module doc)."""
+               fill_defaults: bool = True, underscore: bool = False, argv: tuple[str, ...] = ()) -> ActionRun:
+    """``python -m gate.action [argv]`` with the environment a Docker action step gets (see the module doc);
+    ``argv`` reaches the mode's command line (options the action has no input for)."""
     runner_temp = ws_root.parent / f"{ws_root.name}-runner"
     runner_temp.mkdir(exist_ok=True)
     n = len(list(runner_temp.glob("event-*.json")))
@@ -323,7 +324,7 @@ def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS
             key = key.replace("-", "_")
         env[key] = value
     env.update(extra_env or {})
-    proc = subprocess.run([sys.executable, "-m", "gate.action"], cwd=ws_root, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "gate.action", *argv], cwd=ws_root, env=env, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return ActionRun(proc.returncode, proc.stdout, proc.stderr, parse_outputs(output_file.read_text("utf-8")),
                      summary_file.read_text("utf-8"), str(output_file), env)

@@ -3,7 +3,7 @@
 Everything asr-gate prints in a workflow goes through one `Workflow` object, which
 
 * masks secrets first (``::add-mask::``; the caller masks the GitHub token and the target's secrets
-  before anything else is printed);
+  before anything else is printed), and remembers them for `gate.redact` (the runner scrubs them);
 * writes workflow commands with the runner's own escaping (`command_escape`) and at most
   `ANNOTATIONS_PER_LEVEL` annotations per level (the rest are counted and summarised in one plain line);
 * appends outputs to ``GITHUB_OUTPUT`` in the heredoc form ``name<<DELIMITER`` with a random delimiter
@@ -23,7 +23,7 @@ import sys
 import uuid
 from typing import Any, Iterable, Mapping, TextIO
 
-from .. import settings
+from .. import redact, settings
 from ..report.escape import command_escape, log_escape
 
 #: GitHub's limit for one step's summary file; larger summaries are not shown at all
@@ -71,6 +71,7 @@ class Workflow:
         if not value or len(value.strip()) < 4 or value in self.masked:
             return
         self.masked.append(value)
+        redact.remember(value)  # and scrubbed from what the run writes (the GitHub token)
         if value in Workflow._masked_in_process:
             return
         Workflow._masked_in_process.add(value)

@@ -184,10 +184,10 @@ class GitHubClient:
         return self.repo_full_name.split("/", 1)[0]
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` without the token, whole or any piece of 8+ characters of it (`gate.redact`)."""
+        from ..redact import prepare, scrub
+
+        return scrub(text, prepare(self._secrets))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -260,7 +260,8 @@ def _check_branch_name(name: str, what: str) -> None:
         raise ValueError(f"invalid {what} branch name {name!r}")
 
 
-def _exc_message(exc: Exception) -> str:
+def _exc_message(exc: Exception, client: "GitHubClient | None" = None) -> str:
+    """GitHub's error message on one line, at most 300 characters; the token is removed before the cut."""
     data = getattr(exc, "data", None)
     message = None
     if isinstance(data, dict):
@@ -271,8 +272,11 @@ def _exc_message(exc: Exception) -> str:
                                 for e in errors[:3])
             message = f"{message} ({details})" if message else details
     text = str(message or getattr(exc, "message", None) or exc.__class__.__name__)
+    if client is not None:
+        text = client.redact(text)
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text)  # one line, no terminal escapes
-    return " ".join(text.split())[:300]
+    text = " ".join(text.split())[:300]
+    return client.redact(text) if client is not None else text
 
 
 @contextlib.contextmanager
@@ -287,7 +291,7 @@ def _api(client: GitHubClient, operation: str, *, write: bool, what: str = "", p
         raise
     except GithubException as exc:
         status = getattr(exc, "status", None)
-        message = client.redact(_exc_message(exc))
+        message = _exc_message(exc, client)
         if status == 401:
             raise PublishError(f"GitHub rejected the token during {operation} (401: {message})",
                                status=status, read_only=write, operation=operation) from None

@@ -1,0 +1,97 @@
+"""Removing secrets from text before it is written anywhere: whole values first, then what a cut left.
+
+A secret is an API key read from the environment, a header value named in a target file, or the GitHub
+token. The rule (issue 14, "scrub first, cut later"):
+
+1. `scrub` replaces every whole secret with ``***`` (longest first, so no secret leaves a part of a longer
+   one behind), before any truncation, excerpt or log line;
+2. text that was cut somewhere (by us after scrubbing, or by code that quoted an excerpt of an endpoint's
+   body before we saw it) may still end or start with a *piece* of a secret: `scrub` also replaces every
+   run of text made of 8-character windows of a secret (any piece of 8 or more characters) with ``***``.
+   Shorter secrets (4 to 7 characters) are only replaced whole.
+
+`cut(text, limit, secrets)` is the safe truncation: scrub, cut, scrub the pieces the cut produced.
+
+`remember` keeps the secrets this process learned outside a target (the GitHub token, masked by
+`gate.action.workflow.Workflow.mask`), so the runner scrubs them too (`known`).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+#: the shortest piece of a secret that is redacted wherever it appears
+MIN_PIECE = 8
+#: secrets shorter than this are neither scrubbed nor remembered (masking "1" everywhere helps nobody)
+MIN_SECRET = 4
+REDACTED = "***"
+
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def remember(*values: str | None) -> None:
+    """Add values (the GitHub token, …) to the process-wide list the runner scrubs."""
+    with _lock:
+        _known.update(v for v in values if v and len(v) >= MIN_SECRET)
+
+
+def known() -> list[str]:
+    """The values `remember`ed so far, longest first."""
+    with _lock:
+        return sorted(_known, key=len, reverse=True)
+
+
+def prepare(secrets: Iterable[str | None]) -> list[str]:
+    """Distinct secrets of at least `MIN_SECRET` characters, longest first (the order `scrub` needs)."""
+    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any secret: every whole value, then every piece of 8 or more characters, as ``***``.
+
+    ``secrets`` should come from `prepare` (longest first)."""
+    if not text:
+        return text
+    secrets = [s for s in secrets if s]
+    text = _replace_whole(text, secrets)
+    for s in secrets:
+        if len(s) >= MIN_PIECE:
+            text = _scrub_pieces(text, s)
+    return text
+
+
+def cut(text: str, limit: int, secrets: Iterable[str]) -> str:
+    """The first ``limit`` characters of ``text``: whole secrets removed before the cut, pieces after it.
+
+    The (possibly very long) text is only searched for whole values; the piece search runs on what is kept."""
+    secrets = [s for s in secrets if s]
+    return scrub(_replace_whole(text, secrets)[:limit], secrets)
+
+
+def _replace_whole(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, REDACTED)
+    return text
+
+
+def _scrub_pieces(text: str, secret: str) -> str:
+    """Replace every stretch of ``text`` covered by 8-character windows of ``secret`` with ``***``."""
+    grams = {secret[i:i + MIN_PIECE] for i in range(len(secret) - MIN_PIECE + 1)}
+    if not any(g in text for g in grams):  # the usual case, in C: no piece at all
+        return text
+    covered: list[tuple[int, int]] = []
+    for i in range(len(text) - MIN_PIECE + 1):
+        if text[i:i + MIN_PIECE] in grams:
+            if covered and i <= covered[-1][1]:
+                covered[-1] = (covered[-1][0], i + MIN_PIECE)
+            else:
+                covered.append((i, i + MIN_PIECE))
+    out, pos = [], 0
+    for start, end in covered:
+        out.append(text[pos:start])
+        out.append(REDACTED)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
