@@ -20,11 +20,12 @@ API
     Annotations go 50 per request: the first 50 with the create/update, the rest in further updates
     (GitHub appends them; re-publishing for the same commit therefore appends annotations again).
 ``upsert_sticky_comment(client, *, pr_number, marker, body)`` -> URL
-    One comment per suite: the comment whose body contains ``marker`` (a hidden HTML comment, see
+    One comment per suite: the comment whose body *starts with* ``marker`` (a hidden HTML comment, see
     `sticky_marker`) **and** whose author is this token's identity (`identity`) is edited in place;
-    otherwise a new one is created. A comment by anyone else that carries the same marker is ignored
-    (someone could quote it). The body is truncated deliberately below 65,536 characters; the marker
-    stays at the top, so truncation never breaks the lookup.
+    otherwise a new one is created (`is_sticky_comment`). A comment that merely contains the marker
+    (another workflow's bot comment quoting a pull request's body, say) or that someone else wrote is
+    never touched. The body is truncated deliberately below 65,536 characters; the marker stays at the
+    top, so truncation never breaks the lookup.
 ``open_or_update_pull_request(client, *, branch, base, message, title, body, path=, content= | files=)``
     -> URL | None. For baseline updates: creates ``branch`` from ``base`` if missing (git refs API),
     resets it to ``base`` if it is left over from a closed or merged pull request, writes ``path`` (or
@@ -455,22 +456,29 @@ def publish_check_run(
 # sticky comment
 
 
+def is_sticky_comment(comment: Any, marker: str, login: str) -> bool:
+    """Whether ``comment`` is our sticky comment: its body *starts with* ``marker`` and ``login`` wrote it.
+
+    Both, because either alone can be forged: any comment can quote the marker (a bot that quotes a pull
+    request's body, a person), and the same bot identity (``github-actions[bot]``) writes the comments of
+    every workflow of the repository."""
+    user = comment.user.login if comment.user else ""
+    return user.lower() == login.lower() and (comment.body or "").startswith(marker)
+
+
 def upsert_sticky_comment(client: GitHubClient, *, pr_number: int, marker: str, body: str) -> str:
     """Edit our comment carrying ``marker`` on pull request ``pr_number``, or create it; return its URL."""
     if not re.fullmatch(r"<!--[^\n]*?-->", marker or "") or "--" in marker[4:-3]:
         raise ValueError(f"marker must be a one-line HTML comment such as {sticky_marker('suite')!r}")
-    if marker not in body:
+    if not body.startswith(marker):
         body = f"{marker}\n{body}"
-    body = truncate(body, COMMENT_BODY_LIMIT)
-    if marker not in body:  # pragma: no cover - the marker is first, truncation keeps the start
-        body = truncate(f"{marker}\n{body}", COMMENT_BODY_LIMIT)
+    body = truncate(body, COMMENT_BODY_LIMIT)  # keeps the start, so the marker stays first
     me = identity(client).lower()
     issue = client.repo.get_issue(int(pr_number))
     ours = None
     with _api(client, "list pull-request comments", write=False):
         for comment in issue.get_comments():
-            user = comment.user.login if comment.user else ""
-            if user.lower() == me and marker in (comment.body or ""):
+            if is_sticky_comment(comment, marker, me):
                 ours = comment
                 break
     if ours is not None:
@@ -657,6 +665,6 @@ def pull_request_head_sha(client: GitHubClient, number: int) -> str:
 __all__ = [
     "ACTIONS_BOT_LOGIN", "ANNOTATIONS_PER_REQUEST", "Annotation", "CHECK_RUN_TEXT_LIMIT", "COMMENT_BODY_LIMIT",
     "GitHubClient", "PublishError", "READ_ONLY_NOTICE", "connect", "default_branch", "identity",
-    "open_or_update_pull_request", "publish_check_run", "pull_request_head_sha", "sticky_marker", "truncate",
+    "is_sticky_comment", "open_or_update_pull_request", "publish_check_run", "pull_request_head_sha", "sticky_marker", "truncate",
     "upsert_sticky_comment",
 ]
