@@ -498,9 +498,10 @@ def run_demo(out: str, *, attempts: int | None = None, seed: int = 7, regression
     verdict = compare(results["baseline"], results["candidate"], Policy())
     print("== verdict (what the gate reports on the pull request)")
     print(text.render(verdict))
+    from .safe_files import write_text
+
     comment = os.path.join(out, "comment.md")
-    with open(comment, "w", encoding="utf-8") as fh:
-        fh.write(markdown.render(verdict))
+    write_text(comment, markdown.render(verdict))
     print(f"\nFiles: {out}/baseline/results.json, {out}/candidate/results.json, and the PR comment "
           f"{comment}.")
     print(f"In CI this verdict would exit with code {verdict.exit_code}. Try it on your model: "

@@ -431,6 +431,22 @@ def test_publish_refuses_a_forged_or_foreign_artifact(ws, fake, fork_artifact):
     assert not fake.requests
 
 
+@pytest.mark.parametrize("name", ["report.md", "verdict.json", "junit.xml", "nested/x.txt"])
+def test_publish_refuses_an_artifact_folder_with_a_symlink(ws, fake, fork_artifact, name):
+    """Issue 14, attack 5: report.md (or verdict.json) in the artifact as a link to the trusted baseline."""
+    number, head, path = fork_artifact
+    baseline = ws / "baselines" / "e2e.json"
+    before = baseline.read_bytes()
+    link = path.parent / name
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(baseline)
+    run = publish(ws, fake, head)
+    assert_no_traceback(run)
+    assert run.returncode == 2 and "contains a symbolic link" in run.stdout, run.log[-2000:]
+    assert baseline.read_bytes() == before and link.is_symlink()
+    assert not writes(fake) and not fake.comments and not fake.check_runs
+
+
 def test_publish_refuses_an_oversized_artifact_before_parsing_it(ws, fake, fork_artifact, tmp_path):
     import os
     import subprocess

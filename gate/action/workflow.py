@@ -24,6 +24,7 @@ import uuid
 from typing import Any, Iterable, Mapping, TextIO
 
 from .. import redact, settings
+from ..safe_files import append_text
 from ..report.escape import command_escape, log_escape
 
 #: GitHub's limit for one step's summary file; larger summaries are not shown at all
@@ -160,8 +161,7 @@ class Workflow:
             while delimiter in value:  # pragma: no cover - a UUID collision
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
             chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("".join(chunks))
+        append_text(path, "".join(chunks))  # O_NOFOLLOW
 
     def append_summary(self, markdown: str) -> bool:
         """Append to ``GITHUB_STEP_SUMMARY``; the file never exceeds 1 MiB. False when there is no file."""
@@ -180,6 +180,5 @@ class Workflow:
         text = markdown if markdown.endswith("\n") else markdown + "\n"
         text = truncate(text, room, note="\n\n_… truncated by asr-gate to stay within GitHub's 1 MiB job-summary "
                                           "limit ({omitted:,} characters omitted); see the report artifact._\n")
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
+        append_text(path, text)  # O_NOFOLLOW
         return True

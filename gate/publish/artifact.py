@@ -5,7 +5,9 @@ artifact and a ``workflow_run`` workflow (base repository, write token) publishe
 pull request controls what that artifact says, so before anything is published (docs/architecture.md,
 trust model):
 
-1. it must be a regular file no larger than ``--max-bytes`` (20 MB by default), checked before it is read;
+1. it must be a regular file no larger than ``--max-bytes`` (20 MB by default), checked before it is read,
+   in a folder that holds no symbolic link (the reports are written next to it: a ``report.md`` linking
+   to ``baselines/…`` must not get the baseline overwritten);
 2. it must validate against the results schema (`gate.results.load_results`, docs/formats.md);
 3. the commit it claims (``git.head_sha``, else ``git.sha``) must equal ``--head-sha`` (in Actions:
    ``workflow_run.head_sha``, set by GitHub, not by the pull request), and the pull request's current head,
@@ -43,11 +45,19 @@ def check_file(path: str, max_bytes: int) -> None:
                          f"allowed (--max-bytes); refusing to parse it")
 
 
+def check_folder(path: str) -> None:
+    """1: the artifact's folder (where the reports will be written) holds no symbolic link, at any depth."""
+    from ..safe_files import refuse_links
+
+    refuse_links(os.path.dirname(os.path.abspath(path)), what="the results artifact's folder")
+
+
 def load_artifact(path: str, max_bytes: int) -> dict[str, Any]:
-    """1-2: the size before parsing, then the schema."""
+    """1-2: the file and its folder, the size before parsing, then the schema."""
     from ..results import load_results
 
     check_file(path, max_bytes)
+    check_folder(path)
     return load_results(path)
 
 

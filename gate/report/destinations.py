@@ -18,6 +18,7 @@ import sys
 from typing import Any, Sequence
 
 from ..formatting import p_phrase, pts
+from ..safe_files import write_text
 from . import json_report, junit, markdown, text
 from .escape import md_escape, safe_name
 
@@ -30,16 +31,16 @@ MAX_ATTACK_ANNOTATIONS = 20
 
 
 def write_files(verdict: Any, out_dir: str) -> tuple[str, str]:
-    """report.md, verdict.json and junit.xml in ``out_dir``; returns (the Markdown, report.md's path)."""
+    """report.md, verdict.json and junit.xml in ``out_dir``; returns (the Markdown, report.md's path).
+
+    Each file is written new and renamed into place (`gate.safe_files`), so a link already at one of these
+    names (an artifact folder of ``publish``) is replaced, never written through."""
     report_md = markdown.render(verdict)
     os.makedirs(out_dir, exist_ok=True)
     report_path = os.path.join(out_dir, REPORT_MD)
-    with open(report_path, "w", encoding="utf-8") as fh:
-        fh.write(report_md)
-    with open(os.path.join(out_dir, VERDICT_JSON), "w", encoding="utf-8") as fh:
-        fh.write(json_report.render(verdict))
-    with open(os.path.join(out_dir, JUNIT_XML), "w", encoding="utf-8") as fh:
-        fh.write(junit.render(verdict))
+    write_text(report_path, report_md)
+    write_text(os.path.join(out_dir, VERDICT_JSON), json_report.render(verdict))
+    write_text(os.path.join(out_dir, JUNIT_XML), junit.render(verdict))
     return report_md, report_path
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .. import redact
+from ..safe_files import open_append, open_fd
 from ..errors import UsageError
 from ..results import AttackCount
 from ..suite import Attack
@@ -56,8 +57,11 @@ def read_transcript_lines(path: str) -> list[tuple[int, Any]]:
         records.append((lineno, rec))
         good_end = pos
     if good_end < len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(good_end)
+        fd = open_fd(path, os.O_WRONLY)  # never through a link
+        try:
+            os.ftruncate(fd, good_end)
+        finally:
+            os.close(fd)
     return records
 
 
@@ -65,7 +69,7 @@ class TranscriptWriter:
     """Appends records to a transcript, one `os.write` of one whole line each (thread-safe by O_APPEND)."""
 
     def __init__(self, path: str):
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = open_append(path)  # O_NOFOLLOW: never through a link
 
     def append(self, rec: dict[str, Any]) -> None:
         # lone surrogates (from \ud800 escapes in a reply) stay JSON escapes: valid UTF-8, same text
