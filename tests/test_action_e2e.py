@@ -489,6 +489,45 @@ def test_baseline_mode_opens_one_pull_request_with_the_baseline_and_its_history(
     assert run.outputs["results-path"] == "asr-gate-out/results.json"
 
 
+def baseline_mode(ws, fake, models, **inputs):
+    (ws / "target.yaml").write_text((ws / "accepted-target.yaml").read_text())
+    event = webhook_example("workflow_dispatch")
+    event["repository"].update(full_name=REPO, default_branch="main")
+    event["ref"] = "refs/heads/main"
+    return run_action(ws, dict(INPUTS, mode="baseline", **inputs), api_url=fake.url, event=event,
+                      event_name="workflow_dispatch")
+
+
+@pytest.mark.parametrize("given", ["./baselines/e2e.json", "{ws}/baselines/e2e.json", "baselines/x/../e2e.json"])
+def test_baseline_mode_normalises_the_baseline_path_inside_the_workspace(ws, fake, models, given):
+    """Issue 14, attack 6: `./` gave a traceback, an absolute path was committed as a relative one."""
+    run = baseline_mode(ws, fake, models, baseline=given.format(ws=ws))
+    assert_no_traceback(run)
+    assert run.returncode == 0, run.log[-3000:]
+    (pull,) = fake.open_pulls()
+    assert set(fake.files(pull.head)) - set(fake.files("main")) == {"baselines/e2e.json", "baselines/history/e2e.jsonl"}
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"branch": "bad..branch"}, "input 'branch': 'bad..branch' is not a valid branch name"),
+    ({"branch": "-x"}, "input 'branch': '-x' is not a valid branch name"),
+    ({"base": "main~1"}, "input 'base': 'main~1' is not a valid branch name"),
+    ({"branch": "main"}, "the baseline branch must differ from the base branch (main)"),
+    ({"baseline": "../outside.json"}, "is outside the workspace"),
+    ({"baseline": "/etc/asr-gate/x.json"}, "is outside the workspace"),
+    ({"baseline": "baselines/"}, "is not a file path"),
+])
+def test_baseline_mode_errors_are_one_line_and_exit_2_before_any_model_call(ws, fake, models, inputs, message):
+    base, _ = models
+    calls = base.requests
+    run = baseline_mode(ws, fake, models, **inputs)
+    assert_no_traceback(run)
+    assert run.returncode == 2, run.log[-3000:]
+    errors = [line for line in run.log.splitlines() if "::error" in line or "error:" in line]
+    assert len(errors) == 1 and message in errors[0], run.log[-3000:]
+    assert base.requests == calls and not writes(fake)
+
+
 def test_github_unreachable_is_a_warning_and_the_verdict_stands(ws, models):
     run = run_action(ws, INPUTS, api_url="http://127.0.0.1:9", event=pr_event(number=2, head_sha="a" * 40))
     assert_no_traceback(run)

@@ -250,14 +250,19 @@ def sticky_marker(suite_id: str) -> str:
     return f"<!-- asr-gate:suite={safe} -->"
 
 
-def _check_branch_name(name: str, what: str) -> None:
-    """Reject names git would refuse (git check-ref-format), before they reach a URL."""
+def branch_name_ok(name: str) -> bool:
+    """Whether git would accept ``name`` as a branch (git check-ref-format, plus no leading ``-``)."""
     bad = (
         not name or name.startswith(("/", "-", ".")) or name.endswith(("/", ".", ".lock")) or ".." in name
         or "//" in name or "@{" in name or name == "@" or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name)
         or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
     )
-    if bad:
+    return not bad
+
+
+def _check_branch_name(name: str, what: str) -> None:
+    """Reject names git would refuse, before they reach a URL."""
+    if not branch_name_ok(name):
         raise ValueError(f"invalid {what} branch name {name!r}")
 
 

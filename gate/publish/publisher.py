@@ -181,9 +181,26 @@ def write_outputs(ctx: Context, *, verdict: str, asr: Any = None, baseline_asr: 
 
 
 def baseline_branch(suite_id: str) -> str:
-    """The fixed branch of a suite's baseline pull request: ``asr-gate/baseline/<suite id as a ref name>``."""
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in suite_id).strip(".-") or "suite"
+    """The fixed branch of a suite's baseline pull request: ``asr-gate/baseline/<suite id as a ref name>``
+    (always a valid branch name: no ``..``, no ``.lock`` ending)."""
+    import re
+
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in suite_id)
+    safe = re.sub(r"\.{2,}", ".", safe).strip(".-") or "suite"
+    if safe.endswith(".lock"):
+        safe = safe[: -len(".lock")] + "-lock"
     return f"asr-gate/baseline/{safe}"
+
+
+def check_branch(name: str | None, what: str) -> None:
+    """UsageError (exit 2, one line) when ``name`` is given and git would refuse it as a branch name."""
+    from ..errors import UsageError
+    from ..report.escape import log_escape
+    from .github import branch_name_ok
+
+    if name is not None and not branch_name_ok(name):
+        raise UsageError(f"{what}: '{log_escape(name, 100)}' is not a valid branch name (git check-ref-format: "
+                         f"no '..', '~', '^', ':', spaces, leading '-' or '.', or '.lock' ending)")
 
 
 def open_baseline_pull_request(*, token: str, api_url: str, repo: str, suite_id: str, files: Mapping[str, str],
@@ -191,14 +208,23 @@ def open_baseline_pull_request(*, token: str, api_url: str, repo: str, suite_id:
     """Commit ``files`` (the baseline and its history) to the suite's branch and open or update its one pull
     request into ``base`` (default: the repository's default branch). Returns (PR URL or None when ``base``
     already holds exactly these files, the base branch)."""
+    from ..errors import UsageError
     from . import github as gg
 
+    head = branch or baseline_branch(suite_id)
+    check_branch(head, "the baseline branch")
+    check_branch(base, "the base branch")
     client = gg.connect(token, api_url, repo)
     base_branch = base or gg.default_branch(client)
-    url = gg.open_or_update_pull_request(
-        client, branch=branch or baseline_branch(suite_id), base=base_branch, files=files,
-        message=f"asr-gate: update baseline for {suite_id}", title=f"asr-gate: update the {suite_id} baseline",
-        body=body)
+    if head == base_branch:
+        raise UsageError(f"the baseline branch must differ from the base branch ({base_branch})")
+    try:
+        url = gg.open_or_update_pull_request(
+            client, branch=head, base=base_branch, files=files,
+            message=f"asr-gate: update baseline for {suite_id}", title=f"asr-gate: update the {suite_id} baseline",
+            body=body)
+    except ValueError as exc:  # a path or name open_or_update_pull_request refuses: the caller's input
+        raise UsageError(str(exc)) from None
     return url, base_branch
 
 
