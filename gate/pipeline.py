@@ -276,6 +276,10 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
     report_md, report_path = destinations.write_files(verdict, out_dir)
     destinations.print_text(verdict)
     destinations.annotate_verdict(wf, verdict)
+    if ctx.unverified:  # what GitHub shows says so first (the files keep the plain report)
+        name = publisher.check_name_for(ctx, suite_id)
+        wf.notice(publisher.UNVERIFIED_NOTICE.format(name=name), title="asr-gate: unverified results")
+        report_md = destinations.unverified_report(report_md, verdict, check_name=name)
     annotations = destinations.annotate_attacks(wf, verdict, workspace=ctx.workspace, suite_path=suite_path)
     extra = destinations.extras(ctx.event, ctx.head_sha, history_file)
     outcome = publisher.publish(ctx, suite_id=suite_id, conclusion=verdict.conclusion, title=verdict.title,
@@ -333,6 +337,7 @@ def publish_artifact(args: argparse.Namespace, ctx: Context) -> int:
     from .publish import artifact
 
     ctx.fork = False  # workflow_run runs in the base repository with its own token
+    ctx.unverified = artifact.measured_by_the_pull_request(ctx.event)  # then never published as success
     head_sha = artifact.expected_head_sha(args.head_sha, ctx.event)
     results = artifact.load_artifact(args.results, args.max_bytes)
     artifact.check_claimed_commit(results, head_sha, args.results)

@@ -15,6 +15,12 @@ trust model):
    the run, is refused (exit 2, nothing published);
 4. its suite id must match the trusted baseline's; names shown on GitHub come from the baseline, and every
    string of the artifact is escaped like any other untrusted text.
+
+These checks prove which commit an artifact is for, not that its counts are true: whoever controls the
+workflow that measured it can write any numbers. So an artifact is published as **unverified**
+(`measured_by_the_pull_request`: never ``success``, its own check name and comment, see
+`gate.publish.publisher`) unless it was measured in the pull request's own run of a same-repository pull
+request, whose token could publish anything anyway (the sharded workflow's merge job).
 """
 from __future__ import annotations
 
@@ -109,6 +115,16 @@ def verify_pull_request_head(ctx: "Context", head_sha: str) -> None:
     if (current or "").lower() != head_sha:
         raise UsageError(f"pull request #{ctx.pr} is now at commit {log_escape(str(current), 64)}, but the "
                          f"artifact is for {head_sha} (stale or forged); refusing to publish it")
+
+
+def measured_by_the_pull_request(event: "Event") -> bool:
+    """Whether the artifact's counts are only as trustworthy as the pull request's workflow (unverified).
+
+    True for ``workflow_run`` (the fork-safe split: another run, defined by the pull request, measured it),
+    for a fork's ``pull_request`` run, and for any other event (an artifact of unknown origin). False only
+    for the ``pull_request`` run of a same-repository pull request: its author can write checks anyway, so
+    publishing the counts its own run measured adds no trust it did not have."""
+    return not (event.name == "pull_request" and not event.is_fork)
 
 
 def check_same_suite(results: Mapping[str, Any], baseline: Mapping[str, Any], path: str, baseline_shown: str) -> str:

@@ -239,15 +239,17 @@ def truncate(text: str, limit: int, *, note: str | None = None) -> str:
     return kept + closing + template.format(omitted=len(text) - len(kept), limit=limit)
 
 
-def sticky_marker(suite_id: str) -> str:
-    """The hidden marker that identifies the sticky comment of one suite: ``<!-- asr-gate:suite=ID -->``.
+def sticky_marker(suite_id: str, *, unverified: bool = False) -> str:
+    """The hidden marker that identifies the sticky comment of one suite: ``<!-- asr-gate:suite=ID -->``, or
+    ``<!-- asr-gate:unverified-suite=ID -->`` for results measured by the pull request's own workflow (their
+    own comment, so they never replace a trusted one).
 
     The id is percent-encoded so it can never close the HTML comment or contain ``--``.
     """
     safe = urllib.parse.quote(str(suite_id), safe="._:/@+")
     while "--" in safe:
         safe = safe.replace("--", "-%2D")
-    return f"<!-- asr-gate:suite={safe} -->"
+    return f"<!-- asr-gate:{'unverified-' if unverified else ''}suite={safe} -->"
 
 
 def branch_name_ok(name: str) -> bool:

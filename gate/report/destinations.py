@@ -182,6 +182,23 @@ def job_summary(report_md: str, extra: str, *, check_url: str | None, comment_ur
     return "\n\n".join(summary) + "\n"
 
 
+def unverified_report(report_md: str, verdict: Any, *, check_name: str) -> str:
+    """The report of results measured by the pull request's own workflow: the headline says unverified (and
+    loses its ✅ when the verdict would pass), and a paragraph says what was and was not checked."""
+    head, _, rest = report_md.partition("\n")
+    mark = markdown.MARK.get(verdict.verdict, "")
+    prefix = f"### {mark} ASR gate: "
+    if head.startswith(prefix):
+        shown = "⚠️" if verdict.conclusion == "success" else mark
+        head = f"### {shown} ASR gate (unverified): {head[len(prefix):]}"
+    note = ("> **Unverified: measured by the pull request's workflow.** These numbers come from a results "
+            "artifact that the pull request's own workflow produced. asr-gate checked its commit, size and "
+            "schema, not its counts, so it is published under the check "
+            f"**{md_escape(check_name, 200)}**, as `neutral` at best. A trusted result needs a run that the "
+            "repository controls, such as a maintainer-approved run of the gate on this commit.")
+    return f"{head}\n\n{note}\n{rest}"
+
+
 def error_body(heading: str, message: str, link_line: str) -> str:
     """No verdict: the Markdown that says why, wherever the verdict would have gone."""
     body = f"### ⛔ ASR gate: {heading}\n\n{md_escape(message, 3000)}\n"
