@@ -17,6 +17,7 @@ token. The rule (issue 14, "scrub first, cut later"):
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Iterable
 
@@ -76,10 +77,23 @@ def _replace_whole(text: str, secrets: list[str]) -> str:
     return text
 
 
+#: a piece of 8+ characters always contains one of the secret's 5-character windows that start at a multiple of 4
+_PROBE, _STRIDE = 5, 4
+
+
+@functools.lru_cache(maxsize=256)
+def _windows(secret: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(probes, every 8-character window) of ``secret``. A piece at offsets [o, o + L), L ≥ 8, contains the
+    probe at the first multiple j of 4 at or after o: j ≤ o + 3, so j + 5 ≤ o + 8 ≤ o + L."""
+    probes = tuple(dict.fromkeys(secret[j:j + _PROBE] for j in range(0, len(secret) - _PROBE + 1, _STRIDE)))
+    grams = frozenset(secret[i:i + MIN_PIECE] for i in range(len(secret) - MIN_PIECE + 1))
+    return probes, grams
+
+
 def _scrub_pieces(text: str, secret: str) -> str:
     """Replace every stretch of ``text`` covered by 8-character windows of ``secret`` with ``***``."""
-    grams = {secret[i:i + MIN_PIECE] for i in range(len(secret) - MIN_PIECE + 1)}
-    if not any(g in text for g in grams):  # the usual case, in C: no piece at all
+    probes, grams = _windows(secret)
+    if not any(p in text for p in probes):  # the usual case, in C: no piece at all
         return text
     covered: list[tuple[int, int]] = []
     for i in range(len(text) - MIN_PIECE + 1):

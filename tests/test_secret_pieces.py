@@ -226,3 +226,12 @@ def test_remembered_secrets_are_scrubbed_by_the_runner(monkeypatch):
 
     found = secrets_of(T(), [])
     assert set(found) == {KEY, HEADER, GH_TOKEN} and [len(x) for x in found] == sorted(map(len, found), reverse=True)
+
+
+def test_every_piece_of_eight_or_more_is_found_whatever_its_alignment():
+    """The fast pre-check looks for 5-character windows at every 4th offset; no piece of 8+ may slip by it."""
+    s = redact.prepare([KEY])
+    for start in range(len(KEY) - redact.MIN_PIECE + 1):
+        for end in range(start + redact.MIN_PIECE, len(KEY) + 1):
+            text = f"before {KEY[start:end]} after"
+            assert redact.scrub(text, s) == "before *** after", (start, end)
