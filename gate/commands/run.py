@@ -47,6 +47,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                      help="only attacks whose id matches GLOB, e.g. 'inj-*' (repeatable: any of them)")
     sel.add_argument("--category", action="append", metavar="NAME", help="only attacks of category NAME (repeatable)")
     sel.add_argument("--tag", action="append", metavar="TAG", help="only attacks tagged TAG (repeatable)")
+    p.add_argument("--max-cost", type=float, metavar="AMOUNT",
+                   help="do not start when the estimated cost (target prices per 1k tokens) is above AMOUNT")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -59,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", required=True, help="target YAML file")
     p.add_argument("--out", default="asr-gate-out", help="output directory (default: asr-gate-out)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check everything and print the planned calls, estimated tokens and cost; call nothing")
     p.add_argument("--baseline-target", metavar="TARGET",
                    help="live A/B: also run this target (e.g. guardrail off, model v1) at the same time; writes "
                         "DIR/baseline and DIR/candidate and prints the comparison")
@@ -83,7 +87,8 @@ def options_from(args: argparse.Namespace, *, resume: bool = False):
     return RunOptions(attempts=args.attempts, concurrency=args.concurrency, resume=resume,
                       max_calls=args.max_calls, max_error_rate=args.max_error_rate, shard=args.shard,
                       progress=None if args.quiet else sys.stderr,
-                      selection=selection_from(args.only, args.category, args.tag) or None)
+                      selection=selection_from(args.only, args.category, args.tag) or None,
+                      max_cost=args.max_cost)
 
 
 def sequential_design(args: argparse.Namespace, suite):
@@ -108,6 +113,22 @@ def sequential_design(args: argparse.Namespace, suite):
     return design_for_run(args, suite, baseline, policy, args.baseline), policy
 
 
+def _dry_run(args: argparse.Namespace, suite, target) -> int:
+    """Print what `run` would send and cost (both targets of a live A/B), without a call or a file."""
+    from ..run.runner import preview
+    from ..targets import load_target
+
+    targets = [("", target)] + ([("baseline target: ", load_target(args.baseline_target))] if args.baseline_target else [])
+    try:
+        for label, t in targets:
+            print(label + preview(suite, t, options_from(args)).line())
+    finally:
+        for _, t in targets:
+            t.close()
+        suite.close()
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..report.run_summary import render_run_summary
     from ..run.runner import run_suite
@@ -126,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
             suite.close()
             raise
     target = load_target(args.target)
+    if args.dry_run:
+        return _dry_run(args, suite, target)
     if args.baseline_target:
         return _run_ab(args, suite, target)
     options = options_from(args, resume=args.resume)

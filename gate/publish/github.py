@@ -96,9 +96,10 @@ INSTALLATION_TOKEN_PREFIX = "ghs_"
 
 READ_ONLY_NOTICE = (
     "this token cannot write {what} — fork PR? Pull requests from forks get a read-only GITHUB_TOKEN "
-    "(and no secrets); the verdict is still in the job summary and the action outputs. Publish it from a "
-    "separate workflow triggered by `workflow_run` (see the workflow_run pattern in the README), or grant "
-    "the job `permissions: {permission}: write`."
+    "(and no secrets); the verdict is still in the job summary and the action outputs. For a fork, run the "
+    "gate in a maintainer-approved pull_request_target job, or publish from a separate workflow triggered "
+    "by `workflow_run` (unverified only; see \"Pull requests from forks\" in the asr-gate docs, "
+    "docs/action.md); otherwise grant the job `permissions: {permission}: write`."
 )
 TRUNCATION_NOTE = (
     "\n\n---\n**… truncated** by asr-gate: {omitted:,} characters omitted to stay within GitHub's "

@@ -3,7 +3,8 @@
 Reporting never changes the verdict and a reporting failure never hides it (docs/architecture.md): a
 refused or failed GitHub call becomes a ``::notice::`` / ``::warning::`` line and a note for the job
 summary, never an exception. A pull request from a fork gets a read-only token, so nothing is attempted
-there and the notice points at the ``workflow_run`` pattern (README, "Forks").
+there and the notice points at the maintainer-approved run and the ``workflow_run`` pattern (docs/action.md,
+"Pull requests from forks").
 
 Unverified results (``Context.unverified``: an artifact that the pull request's own workflow measured and
 uploaded, `gate.publish.artifact.measured_by_the_pull_request`) are never published as ``success``: a
@@ -35,7 +36,7 @@ FORK_NOTICE = (
     "step outputs. For a trusted result on the pull request, run the gate in a maintainer-approved "
     "pull_request_target job (examples/workflows/asr-gate-fork-trusted.yml); uploading these results and "
     "running `mode: publish` from a `workflow_run` workflow publishes them as unverified only (asr-gate "
-    "README, \"Pull requests from forks\")."
+    "docs, docs/action.md, \"Pull requests from forks\")."
 )
 #: appended to the check name of an unverified result (never the name of the required check)
 UNVERIFIED_SUFFIX = " (unverified)"
@@ -123,7 +124,8 @@ def publish(ctx: Context, *, suite_id: str, conclusion: str, title: str, summary
     if ctx.fork:
         wf.notice(FORK_NOTICE, title="asr-gate: fork pull request")
         out.notes.append("This pull request comes from a fork: its token is read-only, so the check run and the "
-                         "PR comment were skipped (see \"Pull requests from forks\" in the asr-gate README).")
+                         "PR comment were skipped (see \"Pull requests from forks\" in the asr-gate docs, "
+                         "docs/action.md).")
         out.failed = True
         return out
     if not ctx.token or not ctx.repo:

@@ -32,6 +32,7 @@ from ..suite.select import Selection, select_attacks
 from ..targets.interface import Target
 from ..targets.system_prompt import announcement
 from .attempt import Abandon, AttemptRunner, RetryPolicy
+from .cost import CostEstimate, estimate
 from .output import RESULTS, TRANSCRIPT, OutputDir, now_utc, previous_run, write_run_meta
 from .progress import Progress
 from .schedule import RateLimiter, Schedule, attempts_per_attack, looks_of, shard_attacks
@@ -56,6 +57,7 @@ class RunOptions:
     progress_interval: float = 10.0      # seconds between progress lines when not a TTY
     sequential: Any = None               # a gate.run.sequential.Design: run look by look, stop early
     selection: Selection | None = None   # run only these attacks (--only / --category / --tag)
+    max_cost: float | None = None        # refuse to start when the estimated cost is above this
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,9 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     target.check_attacks(plan.attacks, suite.path)
     said = announcement(getattr(target, "system_prompt", None), getattr(target, "system_prompt_mode", ""),
                         (a.messages for a in plan.attacks))
-    if said and opts.progress is not None:
-        opts.progress.write(said + "\n")
+    cost = _check_cost(plan, target, opts)
+    if opts.progress is not None:
+        opts.progress.write("".join(line + "\n" for line in (said, cost.line()) if line))
 
     out = OutputDir(out_dir)
     try:
@@ -183,6 +186,25 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     if unmeasured:
         raise MeasureError(f"could not measure: {unmeasured} (results in {out_dir}/{RESULTS})")
     return results
+
+
+def preview(suite: Suite, target: Target, opts: RunOptions) -> CostEstimate:
+    """`run --dry-run`: what the run would send and cost, with every check of a real start, and no call."""
+    plan = _Plan.of(suite, opts)
+    target.check_attacks(plan.attacks, suite.path)
+    return _check_cost(plan, target, opts)
+
+
+def _check_cost(plan: _Plan, target: Target, opts: RunOptions) -> CostEstimate:
+    cost = estimate(plan.attacks, plan.n_of, target)
+    if opts.max_cost is not None:
+        if cost.money is None:
+            raise UsageError("--max-cost needs the target's price_per_1k_input_tokens and price_per_1k_output_tokens "
+                             f"({target.source})")
+        if cost.money > opts.max_cost:
+            raise UsageError(f"estimated cost {cost.money:.4f} is above --max-cost {opts.max_cost:g}: not started "
+                             f"({cost.calls} calls; fewer --attempts or a --category/--only selection cost less)")
+    return cost
 
 
 def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
