@@ -25,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
 ACTION = ROOT / "action.yml"
+RUNNER_ACTION = ROOT / "runner" / "action.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 LOCK = ROOT / "docker" / "requirements.lock"
 BIN = Path(sys.executable).parent
@@ -142,15 +143,16 @@ def test_actionlint_on_the_example_workflows():
 @pytest.mark.parametrize("persona", ["regular", "pedantic", "auditor"])
 def test_zizmor_offline_on_the_action_and_workflows(persona):
     """zizmor's three personas (issue 14: pedantic flagged concurrency-limits twice, auditor also
-    secrets-outside-env three times); what is left is ignored inline, with a reason (next test)."""
+    secrets-outside-env three times); what is left is ignored inline, with a reason (next test). The
+    generated runner-mode action too: a version comment once ended up inside its quoted `uses:` ref."""
     res = run([tool("zizmor"), "--offline", "--no-progress", "--strict-collection", "--persona", persona,
-               str(ACTION)] + [str(p) for p in WORKFLOWS])
+               str(ACTION), str(RUNNER_ACTION)] + [str(p) for p in WORKFLOWS])
     assert res.returncode == 0, res.stdout + res.stderr
     assert "No findings" in res.stdout + res.stderr
 
 
 def test_every_zizmor_ignore_gives_its_reason():
-    for path in [ACTION, *WORKFLOWS]:
+    for path in [ACTION, RUNNER_ACTION, *WORKFLOWS]:
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if "zizmor: ignore[" in line:
                 assert re.search(r"zizmor: ignore\[[a-z-]+\] -- \S.{10,}", line), f"{path.name}:{n}: no reason"
@@ -159,7 +161,7 @@ def test_every_zizmor_ignore_gives_its_reason():
 def test_check_jsonschema_with_the_github_schemas():
     res = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"] + [str(p) for p in WORKFLOWS])
     assert res.returncode == 0, res.stdout + res.stderr
-    res = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION)])
+    res = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION), str(RUNNER_ACTION)])
     assert res.returncode == 0, res.stdout + res.stderr
 
 
