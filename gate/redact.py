@@ -10,7 +10,10 @@ token. The rule (issue 14, "scrub first, cut later"):
    run of text made of 8-character windows of a secret (any piece of 8 or more characters) with ``***``.
    Shorter secrets (4 to 7 characters) are only replaced whole.
 
-`cut(text, limit, secrets)` is the safe truncation: scrub, cut, scrub the pieces the cut produced.
+`cut(text, limit, secrets)` is the safe truncation: whole values out of the full text, then the cut, with the
+piece search looking past the cut, so that a piece of 8+ characters that the cut would shorten to fewer (one
+the sender had already cut, since whole values are gone by then) is still recognised and its kept part
+redacted. The targets cut their excerpts of what an endpoint sent the same way (`gate.targets.text.excerpt`).
 
 `remember` keeps the secrets this process learned outside a target (the GitHub token, masked by
 `gate.action.workflow.Workflow.mask`), so the runner scrubs them too (`known`).
@@ -55,7 +58,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     if not text:
         return text
     secrets = [s for s in secrets if s]
-    text = _replace_whole(text, secrets)
+    text = replace_whole(text, secrets)
     for s in secrets:
         if len(s) >= MIN_PIECE:
             text = _scrub_pieces(text, s)
@@ -63,14 +66,23 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def cut(text: str, limit: int, secrets: Iterable[str]) -> str:
-    """The first ``limit`` characters of ``text``: whole secrets removed before the cut, pieces after it.
+    """The first ``limit`` characters of ``text``: whole secrets removed before the cut, pieces at and after it.
 
-    The (possibly very long) text is only searched for whole values; the piece search runs on what is kept."""
+    The (possibly very long) text is only searched for whole values; the piece search runs on what is kept
+    plus ``MIN_PIECE - 1`` characters beyond the cut, so a piece that starts before the cut is seen at its
+    full length (up to 8 characters) and its part before the cut is redacted however short. The result is at
+    most ``limit`` characters, plus ``len(REDACTED) - 1`` when a redaction ends at the cut."""
     secrets = [s for s in secrets if s]
-    return scrub(_replace_whole(text, secrets)[:limit], secrets)
+    text = replace_whole(text, secrets)
+    if len(text) <= limit:
+        return scrub(text, secrets)
+    window = text[:limit + MIN_PIECE - 1]
+    spans = [span for s in secrets if len(s) >= MIN_PIECE for span in _covered(window, s)]
+    return _redact_spans(text[:limit], [(a, min(b, limit)) for a, b in spans if a < limit])
 
 
-def _replace_whole(text: str, secrets: list[str]) -> str:
+def replace_whole(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every whole value of ``secrets`` (longest first) replaced by ``***``; no piece search."""
     for s in secrets:
         if s in text:
             text = text.replace(s, REDACTED)
@@ -92,9 +104,14 @@ def _windows(secret: str) -> tuple[tuple[str, ...], frozenset[str]]:
 
 def _scrub_pieces(text: str, secret: str) -> str:
     """Replace every stretch of ``text`` covered by 8-character windows of ``secret`` with ``***``."""
+    return _redact_spans(text, _covered(text, secret))
+
+
+def _covered(text: str, secret: str) -> list[tuple[int, int]]:
+    """The stretches of ``text`` covered by 8-character windows of ``secret``, in order, merged."""
     probes, grams = _windows(secret)
     if not any(p in text for p in probes):  # the usual case, in C: no piece at all
-        return text
+        return []
     covered: list[tuple[int, int]] = []
     for i in range(len(text) - MIN_PIECE + 1):
         if text[i:i + MIN_PIECE] in grams:
@@ -102,8 +119,21 @@ def _scrub_pieces(text: str, secret: str) -> str:
                 covered[-1] = (covered[-1][0], i + MIN_PIECE)
             else:
                 covered.append((i, i + MIN_PIECE))
+    return covered
+
+
+def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each of the (possibly overlapping) ``spans`` replaced by one ``***``."""
+    if not spans:
+        return text
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
     out, pos = [], 0
-    for start, end in covered:
+    for start, end in merged:
         out.append(text[pos:start])
         out.append(REDACTED)
         pos = end
