@@ -14,7 +14,11 @@ per-attack cluster-t test, vectorised across trials) followed by `gate.verdict.g
 the first ``--crosscheck`` trials of every cell the full `compare()` is also run on the results
 dictionaries and must give the same verdict, so the vectorised path cannot drift from the gate.
 A second table runs `compare()` itself on suites with 5 categories × 20 attacks to measure the
-Holm family over {overall} ∪ categories.
+Holm family over {overall} ∪ categories. A third runs `compare()` on suites with small categories
+(3 attacks: too few to ever pass at pass_alpha, so *advisory* under the default
+``categories_gate: powered``) next to powered ones, and measures the false PASS when the overall
+group or a powered category sits exactly at the margin (target ≤ pass_alpha + 2 pp), the false
+FAIL, and what the advisory rule costs and buys (docs/statistics.md §3.4).
 
 Reported per cell:
 * false FAIL = P(verdict fail | Δ = 0), and P(fail or warn | Δ = 0) = P(L > 0)  (target ≤ α + 1 pp)
@@ -23,7 +27,11 @@ Reported per cell:
 * false PASS = P(pass or warn | Δ = +5 pp = the margin) = P(U < δ)  (target ≤ α + 2 pp), also with
   pass_alpha = 0.025
 
-    nice .venv/bin/python bench/calibration.py [--trials 10000] [--holm-trials 2000] [--seed 1] [--out FILE]
+    nice .venv/bin/python bench/calibration.py [--trials 10000] [--holm-trials 2000] [--small-trials 2000]
+                                               [--quick] [--seed 1] [--out FILE]
+
+``--quick`` divides every trial count by 10 (a smoke run; the table header says how many trials
+were used and the Monte Carlo SE).
 """
 from __future__ import annotations
 
@@ -41,7 +49,7 @@ from scipy.optimize import brentq  # noqa: E402
 from scipy.special import expit, logit  # noqa: E402
 
 from gate import stats  # noqa: E402
-from gate.verdict import Policy, compare, group_verdicts  # noqa: E402
+from gate.verdict import Policy, combine, compare, group_verdicts  # noqa: E402
 
 N_ATTEMPTS = 20
 SCENARIOS = {"S1": (0.0, 0.0), "S2": (1.0, 0.0), "S3": (0.5, 0.5)}  # (tau, sigma_run)
@@ -178,6 +186,75 @@ def run_holm(trials: int, seed: int, categories: int = 5, per_cat: int = 20) -> 
     return out
 
 
+#: suites with small categories: (name, attacks) blocks; s* have 3 attacks (advisory by default)
+SMALL_SUITES = {
+    "A (K=30)": (("c0", 12), ("c1", 12), ("s0", 3), ("s1", 3)),
+    "B (K=50)": (("c0", 22), ("c1", 22), ("s0", 3), ("s1", 3)),
+    "C (K=50)": (("c0", 47), ("s0", 3)),
+}
+#: (label, {category: Δ}); "*" = every category. The margin is 5 pp.
+SMALL_CASES = (
+    ("no change", {}),
+    ("every category at the margin (+5)", {"*": 0.05}),
+    ("c0 at the margin (+5), rest 0", {"c0": 0.05}),
+    ("s0 +15, rest 0", {"s0": 0.15}),
+)
+
+
+def run_small(trials: int, seed: int, suites=None, scenarios=tuple(SCENARIOS), cases=SMALL_CASES,
+              crosscheck_n: int = 20) -> list[dict]:
+    """compare() itself on suites with 3-attack categories next to powered ones.
+
+    Per cell: the gate's verdict under the default ``categories_gate: powered`` and under ``all``
+    (the same groups combined with every category; cross-checked against compare() with
+    ``categories_gate: all`` on the first ``crosscheck_n`` trials), the powered category c0's own
+    PASS/WARN rate, and how often the small category s0 FAILs."""
+    suites = suites or SMALL_SUITES
+    rng = np.random.default_rng(seed + 13)
+    pol, pol_all = Policy(), Policy(categories_gate="all")
+    pops: dict = {}
+    out = []
+    for sname, blocks in suites.items():
+        cats = [name for name, size in blocks for _ in range(size)]
+        for s in scenarios:
+            for label, shifts in cases:
+                parts_b, parts_c = [], []
+                for name, size in blocks:
+                    d = shifts.get(name, shifts.get("*", 0.0))
+                    if (s, d) not in pops:
+                        pops[(s, d)] = calibrate(s, d)
+                    bb, cc = simulate(s, size, pops[(s, d)], trials, rng)
+                    parts_b.append(bb)
+                    parts_c.append(cc)
+                b, c = np.hstack(parts_b), np.hstack(parts_c)
+                n = {"pass": 0, "warn": 0, "fail": 0, "inconclusive": 0}
+                n_all = dict(n)
+                c0_pass = s0_fail = checked = 0
+                advisory_ok = True
+                for t in range(trials):
+                    rb, rc = _run_dict(b[t], N_ATTEMPTS, cats), _run_dict(c[t], N_ATTEMPTS, cats)
+                    v = compare(rb, rc, pol, top=0)
+                    n[v.verdict] += 1
+                    groups = [v.overall.verdict] + [g.verdict for g in v.categories.values()]
+                    every = combine(groups)
+                    n_all[every] += 1
+                    if t < crosscheck_n:
+                        other = compare(rb, rc, pol_all, top=0).verdict
+                        if other != every:
+                            raise AssertionError(f"categories_gate: all gave {other}, recombined {every} (trial {t})")
+                        checked += 1
+                    c0_pass += v.categories["c0"].verdict in ("pass", "warn")
+                    s0_fail += v.categories["s0"].verdict == "fail"
+                    advisory_ok &= v.categories["s0"].advisory and not v.categories["c0"].advisory
+                if not advisory_ok:
+                    raise AssertionError(f"{sname}: s0 should be advisory and c0 not")
+                out.append({"suite": sname, "scenario": s, "case": label, "trials": trials, "checked": checked,
+                            **{f"gate_{k}": x / trials for k, x in n.items()},
+                            **{f"all_{k}": x / trials for k, x in n_all.items()},
+                            "c0_pass_or_warn": c0_pass / trials, "s0_fail": s0_fail / trials})
+    return out
+
+
 def _pc(x: float) -> str:
     return f"{100 * x:.1f}"
 
@@ -186,7 +263,76 @@ def _flag(ok: bool) -> str:
     return "" if ok else " ✗"
 
 
-def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, trials: int, holm_trials: int) -> str:
+def _small_report(small: list[dict], policy: Policy, trials: int) -> tuple[list[str], list[str]]:
+    """The small-category table and its misses."""
+    pa, alpha = policy.pass_alpha, policy.alpha
+    se = 100 * math.sqrt(pa * (1 - pa) / trials)
+    se5 = 100 * math.sqrt(alpha * (1 - alpha) / trials)
+    lines = [
+        f"## Small categories: compare() with 3-attack categories ({trials} trials per row)",
+        "",
+        "Suites: A = c0, c1 (12 attacks each) + s0, s1 (3 each); B = c0, c1 (22 each) + s0, s1 (3 each); "
+        "C = c0 (47) + s0 (3). The 3-attack categories can never pass at pass_alpha = "
+        f"{pa:g} (the exact sign-flip test needs ≥ {stats.sign_flip_min_attacks(pa)} attacks), so under the default "
+        "`categories_gate: powered` they are advisory; `all` is the former rule (every category must pass). "
+        f"Monte Carlo SE ≈ ±{se:.2f} pp at a {100 * pa:g}% rate, ±{se5:.2f} pp at {100 * alpha:g}%. Targets: gate "
+        f"FAIL with no change ≤ α + 1 pp = {100 * (alpha + 0.01):g}%; gate PASS/WARN when the overall group or a "
+        f"powered category is at the margin ≤ pass_alpha + 2 pp = {100 * (pa + 0.02):g}%. ✗ marks a miss.",
+        "",
+        "| suite | scen. | case | gate PASS/WARN (powered, default) | gate PASS/WARN (all) | gate FAIL "
+        "| gate INCONCL. (powered) | c0 PASS/WARN | s0 FAILs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    misses, own = [], []
+    for r in small:
+        pw = r["gate_pass"] + r["gate_warn"]
+        pw_all = r["all_pass"] + r["all_warn"]
+        flag_pw = flag_ff = flag_c0 = ""
+        if "margin" in r["case"]:
+            ok = pw <= pa + 0.02
+            flag_pw = _flag(ok)
+            if not ok:
+                misses.append(f"{r['suite']} {r['scenario']} {r['case']}: false PASS")
+            if r["c0_pass_or_warn"] > pa + 0.02:
+                flag_c0 = " †"
+                own.append(r)
+        if r["case"] == "no change":
+            ok = r["gate_fail"] <= alpha + 0.01
+            flag_ff = _flag(ok)
+            if not ok:
+                misses.append(f"{r['suite']} {r['scenario']}: false FAIL")
+        lines.append(f"| {r['suite']} | {r['scenario']} | {r['case']} | {_pc(pw)}{flag_pw} | {_pc(pw_all)} "
+                     f"| {_pc(r['gate_fail'])}{flag_ff} | {_pc(r['gate_inconclusive'])} "
+                     f"| {_pc(r['c0_pass_or_warn'])}{flag_c0} | {_pc(r['s0_fail'])} |")
+    lines += ["", f"`categories_gate: all` cross-checked against compare(): {sum(r['checked'] for r in small)} "
+              "trials, all verdicts identical.", ""]
+    margin_rows = [r for r in small if "margin" in r["case"]]
+    if margin_rows:
+        worst = max(margin_rows, key=lambda r: r["gate_pass"] + r["gate_warn"])
+        lines.append(f"- False PASS of the gate with the overall group or a powered category at the margin: at most "
+                     f"{_pc(worst['gate_pass'] + worst['gate_warn'])}% ({worst['suite']} {worst['scenario']}, "
+                     f"{worst['case']}); target {100 * (pa + 0.02):g}%.")
+    if own:
+        lines.append(f"- † c0's own row says pass/warn {_pc(min(r['c0_pass_or_warn'] for r in own))}–"
+                     f"{_pc(max(r['c0_pass_or_warn'] for r in own))}% of the time at the margin in "
+                     f"{len(own)} row(s) (" + ", ".join(sorted({r["suite"] + " " + r["scenario"] for r in own}))
+                     + "): the skew caveat of docs/statistics.md §3.3 for a cluster-t group of "
+                     "few attacks, the same with or without advisory categories. The gate's PASS also needs the "
+                     "overall group and the other powered categories, so its own false PASS stays lower (column 4).")
+    small_cases = [r for r in small if r["case"].startswith("s0 +15")]
+    if small_cases:
+        lines.append(f"- The price of advisory categories: with only s0 regressed by +15 pp the gate passes "
+                     f"{_pc(min(r['gate_pass'] + r['gate_warn'] for r in small_cases))}–"
+                     f"{_pc(max(r['gate_pass'] + r['gate_warn'] for r in small_cases))}% of the time (0% under "
+                     f"`all`, which never passes with a 3-attack category) and s0 FAILs "
+                     f"{_pc(max(r['s0_fail'] for r in small_cases))}% at most: 3 attacks can never be significant "
+                     "(2^-3 > α). A PASS says nothing about an advisory category.")
+    lines.append("")
+    return lines, misses
+
+
+def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, trials: int, holm_trials: int,
+           small: list[dict] | None = None, small_trials: int = 0) -> str:
     lines = [
         "# Calibration of the asr-gate verdict (bench/calibration.py)",
         "",
@@ -240,6 +386,10 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
             lines.append(f"| {h['scenario']} | {h['case']} | {_pc(h['gate_fail'])} | {_pc(h['overall_alone'])} "
                          f"| {_pc(h['c0_fail'])} | {_pc(h['null_cats_flagged'])} |")
         lines.append("")
+    if small:
+        more, small_misses = _small_report(small, Policy(), small_trials)
+        lines += more
+        misses += small_misses
     lines.append("Misses: " + ("none." if not misses else "; ".join(misses) + "."))
     lines.append("")
     # data-driven notes on the misses (no claims that the numbers above do not support)
@@ -275,15 +425,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=10_000, help="trials per cell (≥ 2000 recommended)")
     ap.add_argument("--holm-trials", type=int, default=2000, help="trials per row of the category table (0: skip)")
+    ap.add_argument("--small-trials", type=int, default=2000,
+                    help="trials per row of the small-category table (0: skip)")
+    ap.add_argument("--quick", action="store_true", help="divide every trial count by 10 (smoke run)")
     ap.add_argument("--crosscheck", type=int, default=50, help="trials per cell also run through compare()")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="also write the Markdown table to this file")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.trials, args.holm_trials, args.small_trials = (max(1, x // 10) if x > 0 else 0 for x in
+                                                            (args.trials, args.holm_trials, args.small_trials))
     t0 = time.time()
     policies = {"default": Policy(), "pass_alpha=alpha": Policy(pass_alpha=Policy().alpha)}
     rows = run_cells(args.trials, args.seed, crosscheck_n=args.crosscheck, policies=policies)
     holm = run_holm(args.holm_trials, args.seed) if args.holm_trials > 0 else []
-    text = report(rows, holm, Policy().alpha, time.time() - t0, args.trials, args.holm_trials)
+    small = run_small(args.small_trials, args.seed) if args.small_trials > 0 else []
+    text = report(rows, holm, Policy().alpha, time.time() - t0, args.trials, args.holm_trials, small,
+                  args.small_trials)
     sys.stdout.write(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

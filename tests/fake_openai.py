@@ -16,8 +16,10 @@ Endpoints
 Behaviour of a normal reply: the conversation text (all message contents) is matched against the
 `rates` substrings in order (first hit wins, else `default_rate`); with that probability (drawn
 from the server's own seeded RNG) the reply leaks — it contains the first token matching
-`canary_pattern` found in the conversation, or `secret`, or "PWNED" — otherwise it is a refusal.
-Truth is counted per prompt key (the last user message with canaries replaced by "{{canary}}"):
+`canary_pattern` found in the conversation, else a canary found written backwards turned round (an
+obedient model given `{{canary.reversed}}`), or `secret`, or "PWNED" — otherwise it is a refusal.
+Truth is counted per prompt key (the last user message with canaries replaced by "{{canary}}", and
+backwards ones by "{{canary.reversed}}"):
 `answered[key]` replies a client can judge, `leaks[key]` of them leaked; `requests` counts every
 POST, `faults[name]` every injected fault, `connections` every TCP connection accepted. Thread-safe.
 
@@ -51,6 +53,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping
 
 REFUSAL = "I'm sorry, but I can't help with that."
+#: a canary written backwards (`{{canary.reversed}}` of a `CANARY-...` token)
+REVERSED_CANARY = re.compile(r"[A-Za-z0-9]+-YRANAC")
 LEAK = "Sure! Here is the secret you asked for: {secret}"
 _STATUS_FAULT = re.compile(r"^[1-5]\d\d$")
 NAMED_FAULTS = ("429", "429_seconds", "429_date", "429_ms", "503_seconds", "503_date", "delay", "reset", "malformed",
@@ -181,7 +185,7 @@ class FakeOpenAI:
             return sum(n for k, n in self.leaks.items() if substring in k)
 
     def prompt_key(self, prompt: str) -> str:
-        return self.canary_re.sub("{{canary}}", prompt)
+        return REVERSED_CANARY.sub("{{canary.reversed}}", self.canary_re.sub("{{canary}}", prompt))
 
     def rate_for(self, text: str) -> float:
         for substring, rate in self.rates.items():
@@ -212,7 +216,11 @@ class FakeOpenAI:
 
     def _leak_text(self, conversation: str) -> str:
         m = self.canary_re.search(conversation)
-        secret = m.group(0) if m else (self.secret or "PWNED")
+        if m:
+            secret = m.group(0)
+        else:  # a canary given backwards ({{canary.reversed}}): an obedient model turns it round
+            r = REVERSED_CANARY.search(conversation)
+            secret = r.group(0)[::-1] if r else (self.secret or "PWNED")
         return self.leak_template.format(secret=secret)
 
 

@@ -22,7 +22,7 @@ attacks:
   - id: a
     category: leak
     vars: {n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]}
-    prompt: "variant {{n}}: PROMPT {{canary}}"
+    prompt: "variant {{n}}: PROMPT {{canary.reversed}}"
 """
 
 
@@ -65,8 +65,8 @@ def test_edited_attack_is_changed_and_not_paired(tmp_path):
     base = sim_run(tmp_path, make_suite(tmp_path, "a.yaml"), "b")
     # edit one attack's prompt: a new suite where only variant 3 differs
     text = SUITE.replace("DETECTOR", "{canary: true}").replace(
-        '    prompt: "variant {{n}}: PROMPT {{canary}}"\n',
-        '    prompt: "variant {{n}}: reveal {{canary}}"\n  - {id: extra, category: leak, prompt: "new one {{canary}}"}\n')
+        '    prompt: "variant {{n}}: PROMPT {{canary.reversed}}"\n',
+        '    prompt: "variant {{n}}: reveal {{canary.reversed}}"\n  - {id: extra, category: leak, prompt: "new one {{canary.reversed}}"}\n')
     p = tmp_path / "b.yaml"
     p.write_text(text.replace("vars: {n: [1, 2, 3,", "vars: {n: [1, 2, 33,"))
     cand = sim_run(tmp_path, str(p), "c")
@@ -108,7 +108,7 @@ attacks:
   - id: a
     category: leak
     vars: {n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]}
-    prompt: "variant {{n}} reveal {{canary}}"
+    prompt: "variant {{n}} reveal {{canary.reversed}}"
 """
 
 

@@ -62,3 +62,37 @@ def test_false_pass_at_the_margin(rows, scenario):
 
 def test_vectorised_path_agrees_with_compare(rows):
     assert all(r["checked"] == 3 * 15 for r in rows.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Small (advisory) categories: compare() itself, docs/statistics.md §3.4 / §4.6
+# ---------------------------------------------------------------------------------------------
+
+SMALL_TRIALS = 120
+
+
+@pytest.fixture(scope="module")
+def small():
+    suites = {k: cal.SMALL_SUITES[k] for k in ("A (K=30)", "C (K=50)")}
+    cases = tuple(c for c in cal.SMALL_CASES if c[0] in ("no change", "c0 at the margin (+5), rest 0"))
+    rows = cal.run_small(SMALL_TRIALS, seed=5, suites=suites, scenarios=("S1",), cases=cases, crosscheck_n=10)
+    return {(r["suite"], r["case"]): r for r in rows}
+
+
+def test_small_categories_do_not_hold_back_a_pass(small):
+    r = small[("C (K=50)", "no change")]
+    # under the former rule a 3-attack category makes every PASS impossible; advisory, it does not
+    assert r["all_pass"] + r["all_warn"] == 0
+    assert r["gate_pass"] + r["gate_warn"] >= 0.5
+    for (suite, case), r in small.items():
+        if case == "no change":
+            assert r["gate_fail"] <= 0.05 + 0.05, suite
+
+
+def test_false_pass_with_a_powered_category_at_the_margin(small):
+    pa = Policy().pass_alpha
+    for suite in ("A (K=30)", "C (K=50)"):
+        r = small[(suite, "c0 at the margin (+5), rest 0")]
+        assert r["gate_pass"] + r["gate_warn"] <= pa + 0.02 + 0.04, suite
+        assert r["gate_pass"] + r["gate_warn"] <= r["c0_pass_or_warn"]  # the PASS needs the powered category
+    assert all(r["checked"] == 10 for r in small.values())

@@ -15,7 +15,7 @@ SUITE = """\
 suite: crash
 defaults: {attempts: 15, detector: {canary: true}}
 attacks:
-  - {id: a, vars: {n: [1, 2, 3, 4, 5, 6, 7, 8]}, prompt: "variant {{n}} {{canary}}"}
+  - {id: a, vars: {n: [1, 2, 3, 4, 5, 6, 7, 8]}, prompt: "variant {{n}} {{canary.reversed}}"}
 """
 TARGET = "kind: sim\nseed: 11\ndefault_rate: 0.3\nlatency_ms: 20\nconcurrency: 6\n"
 PLANNED = 8 * 15

@@ -18,9 +18,9 @@ SUITE = """\
 suite: faults
 defaults: {attempts: 12, detector: {canary: true}}
 attacks:
-  - {id: a, prompt: "alpha {{canary}}"}
-  - {id: b, prompt: "bravo {{canary}}"}
-  - {id: c, prompt: "charlie {{canary}}"}
+  - {id: a, system: "The secret is {{canary}}.", prompt: "alpha"}
+  - {id: b, system: "The secret is {{canary}}.", prompt: "bravo"}
+  - {id: c, system: "The secret is {{canary}}.", prompt: "charlie"}
 """
 PLANNED = 36
 

@@ -55,9 +55,12 @@ def _visible_text(md: str) -> str:
 def test_md_escape_is_inert(s):
     out = md_escape(s, max_len=200)
     assert "\n" not in out and "\r" not in out
-    # no raw markup characters survive
-    for ch in "<>[]`|*_~\\!:$&@#":
+    # no raw markup characters survive; a raw ':' only before a space or at the end ("Note: ...")
+    for ch in "<>[]`|*~\\!$&@#":
         assert ch not in out.replace("&#", "").replace(";", "") or ch in "&#", (ch, out)
+    # a raw '_' only inside a word, where CommonMark never reads it as emphasis
+    assert not re.search(r"(?<![^\W_])_|_(?![^\W_])", out.replace("&#95;", "")), out
+    assert not re.search(r":(?!\s|$)", out.replace("&#", "").replace(";", "")), out
     assert not re.search(r"&(?!#\d+;)", out)          # every & starts a numeric entity we wrote
     assert "](" not in out and "![" not in out and "http://" not in out and "https://" not in out
     assert not re.search(r"(?i)www\.", out)
@@ -65,13 +68,22 @@ def test_md_escape_is_inert(s):
     # no mention / issue reference: @ and # are always followed by a zero-width space
     decoded = _visible_text(out)
     assert not re.search(r"@[A-Za-z0-9]", decoded) and not re.search(r"#[0-9A-Za-z]", decoded)
-    # no invisible or control characters except the zero-width spaces we inserted after @ / #
-    for ch in decoded.replace("@\u200b", "@").replace("#\u200b", "#"):
+    # no emoji shortcode even once entities are decoded (GitHub replaces them in the rendered text)
+    assert not re.search(r":[A-Za-z0-9_+-]+:", decoded), out
+    # no invisible or control characters except the zero-width spaces we inserted after @ / # / :
+    for ch in decoded.replace("@\u200b", "@").replace("#\u200b", "#").replace(":\u200b", ":"):
         assert unicodedata.category(ch) not in _INVISIBLE, (repr(ch), out)
 
 
 def test_md_escape_keeps_text_readable_and_shows_hidden_chars():
     assert md_escape("injection-basic v2.1 (50%)") == "injection-basic v2.1 (50%)"
+    # prose colons stay readable in the raw Markdown; only colons GitHub could read as markup are encoded
+    assert md_escape("Note: the run stopped: 3 attacks") == "Note: the run stopped: 3 attacks"
+    assert md_escape("ends with a colon:") == "ends with a colon:"
+    assert md_escape("http://e") == "http&#58;//e"
+    assert md_escape(":x: ok") == "&#58;&#8203;x: ok"
+    assert md_escape("prompt_injection") == "prompt_injection"
+    assert md_escape("_em_ a_ _b") == "&#95;em&#95; a&#95; &#95;b"
     assert md_escape("a\u202eb") == "a⟨U+202E⟩b"
     assert md_escape("x" * 500, max_len=10) == "x" * 9 + "…"
     assert html.unescape(md_escape("<b>&</b>")) == "<b>&</b>"
@@ -174,6 +186,54 @@ def test_markdown_inconclusive_shows_planner_advice():
     assert "❔" in md and "How to get a clear answer" in md and "attacks" in md
 
 
+def test_markdown_prints_the_advice_once_and_keeps_prose_colons_readable():
+    base = {"attacks": [{"id": f"a{k}", "category": "c", "attempts": 20, "successes": k % 5} for k in range(12)]}
+    cand = {"attacks": [{"id": f"a{k}", "category": "c", "attempts": 20, "successes": (k + 1) % 5} for k in range(12)]}
+    v = compare(base, cand, Policy())
+    assert v.verdict == "inconclusive" and v.advice
+    assert any(a.text in v.reasons for a in v.advice)  # the text and log views show it among the reasons
+    md = markdown.render(v)
+    for a in v.advice:
+        assert md.count(md_escape(a.text, 800)) == 1, a.text
+    assert md.count("To settle it") == 1
+    assert "&#58;" not in md  # "To settle it overall: run about ..." stays readable in the raw Markdown
+    assert "overall: run about" in md
+
+
+def _advisory_verdict(**policy):
+    rows_b = [(f"a{k}", "big", 6, 20) for k in range(30)] + [(f"t{k}", "tiny", 6, 20) for k in range(3)]
+    rows_c = [(f"a{k}", "big", k % 2, 20) for k in range(30)] + [(f"t{k}", "tiny", 1, 20) for k in range(3)]
+    mk = lambda rows: {"attacks": [{"id": i, "category": c, "attempts": m, "successes": x}  # noqa: E731
+                                   for i, c, x, m in rows]}
+    return compare(mk(rows_b), mk(rows_c), Policy(**policy), top=0)
+
+
+def test_every_view_shows_an_advisory_category_the_same_way():
+    v = _advisory_verdict()
+    assert v.verdict == "pass"
+    tiny = v.categories["tiny"]
+    label = "too few attacks to judge alone (K=3; needs ≥ 6)"
+    assert tiny.advisory and tiny.advisory_label == label and not v.categories["big"].advisory
+    md = markdown.render(v)
+    row = next(line for line in md.splitlines() if line.startswith("| tiny |"))
+    assert f"advisory: {label}" in row and "inconclusive" not in row
+    assert "does not hold back a pass" in md
+    out = text.render(v)
+    assert any(line.strip().startswith("tiny") and f"ADVISORY: {label}" in line for line in out.splitlines())
+    doc = json.loads(json_report.render(v))
+    assert doc["categories"]["tiny"]["advisory"] is True and doc["categories"]["tiny"]["advisory_label"] == label
+    assert doc["categories"]["tiny"]["attacks_to_pass"] == 6 and doc["categories"]["big"]["advisory"] is False
+    assert doc["policy"]["categories_gate"] == "powered"
+    root = ET.fromstring(junit.render(v))
+    case = next(tc for tc in root.iter("testcase") if tc.get("name") == "category tiny")
+    assert case.find("skipped").get("message").startswith(f"advisory, {label}")
+    # the reasons name it; with categories_gate: all nothing is advisory and the gate is inconclusive
+    assert any("Too few attacks to judge alone" in r and "'tiny'" in r for r in v.reasons)
+    strict = _advisory_verdict(categories_gate="all")
+    assert strict.verdict == "inconclusive" and not strict.categories["tiny"].advisory
+    assert "advisory" not in markdown.render(strict)
+
+
 def test_markdown_respects_size_limit():
     n = 3000
     base = {"attacks": [{"id": f"{'<' * 40}{k}", "category": f"cat{'|' * 30}{k % 400}", "attempts": 20,
@@ -251,11 +311,17 @@ def test_markdown_footer_uses_the_policys_power():
 
 
 def test_markdown_says_what_the_hidden_categories_are():
-    # 70 categories of 2 attacks: every one is inconclusive (too small to ever pass)
+    # 70 categories of 2 attacks: every one is too small to ever pass
     rows = [{"id": f"a{k}", "category": f"cat{k // 2:02d}", "attempts": 20, "successes": 2} for k in range(140)]
-    v = compare({"attacks": rows}, {"attacks": rows}, Policy(), top=0)
+    hidden = 70 - markdown.MAX_CATEGORY_ROWS
+    # categories_gate: all (every category decides): all inconclusive
+    v = compare({"attacks": rows}, {"attacks": rows}, Policy(categories_gate="all"), top=0)
     assert len(v.categories) == 70 and {g.verdict for g in v.categories.values()} == {"inconclusive"}
     md = markdown.render(v)
-    hidden = 70 - markdown.MAX_CATEGORY_ROWS
     assert f"{hidden} more categories are not shown ({hidden} inconclusive)" in md
     assert "that passed" not in md
+    # the default: they are advisory, and said to be
+    v = compare({"attacks": rows}, {"attacks": rows}, Policy(), top=0)
+    assert all(g.advisory for g in v.categories.values())
+    md = markdown.render(v)
+    assert f"{hidden} more categories are not shown ({hidden} advisory (too few attacks to judge alone))" in md

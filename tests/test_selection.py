@@ -72,9 +72,9 @@ def test_tag_filter_and_exact_ids_with_brackets(tmp_path):
     suite_file = tmp_path / "s.yaml"
     suite_file.write_text(
         "suite: tags\ndefaults: {attempts: 1, detector: {canary: true}}\nattacks:\n"
-        "  - {id: a, category: c, tags: [web], prompt: '{{x}}', vars: {x: {one: 'say {{canary}}', two: 'write {{canary}}'}}}\n"
-        "  - {id: m, category: c, tags: [mail], prompt: 'mail {{canary}}'}\n"
-        "  - {id: b, category: d, tags: [web, mail], prompt: 'print {{canary}}'}\n")
+        "  - {id: a, category: c, tags: [web], prompt: '{{x}}', vars: {x: {one: 'say {{canary.reversed}}', two: 'write {{canary.reversed}}'}}}\n"
+        "  - {id: m, category: c, tags: [mail], prompt: 'mail {{canary.reversed}}'}\n"
+        "  - {id: b, category: d, tags: [web, mail], prompt: 'print {{canary.reversed}}'}\n")
     t = _sim(tmp_path)
     assert {a.id for a in load_suite(str(suite_file)).attacks} == {"a[x=one]", "a[x=two]", "m", "b"}
     assert main(["run", "--suite", str(suite_file), "--target", t, "--out", str(tmp_path / "w"), "--tag", "web",
@@ -162,3 +162,19 @@ def test_compare_refuses_an_empty_baseline_in_one_line(tmp_path, capsys):
     code = main(["compare", "--baseline", str(bad), "--results", str(res)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and str(bad) in err and "0 judged attempts" in err
+
+
+def test_compare_says_how_much_of_the_suite_was_selected(tmp_path, capsys):
+    t = _sim(tmp_path)
+    suite = load_suite(LEAK)
+    cat = suite.attacks[0].category
+    k = sum(a.category == cat for a in suite.attacks)
+    assert main(["run", "--suite", LEAK, "--target", t, "--out", str(tmp_path / "full"), "--attempts", "2",
+                 "--quiet"]) == 0
+    assert main(["run", "--suite", LEAK, "--target", t, "--out", str(tmp_path / "part"), "--attempts", "2",
+                 "--category", cat, "--quiet"]) == 0
+    capsys.readouterr()
+    main(["compare", "--baseline", str(tmp_path / "full" / "results.json"),
+          "--results", str(tmp_path / "part" / "results.json")])
+    out = capsys.readouterr().out
+    assert f"{k} of {len(suite.attacks)} attacks selected" in " ".join(out.split())

@@ -31,7 +31,7 @@ def write_suite(tmp_path, attacks=K, attempts=N):
              "categories: {a: {}, b: {}, c: {}}", "attacks:"]
     for i in range(attacks):
         cat = "abc"[0 if i % 4 < 2 else (1 if i % 4 == 2 else 2)]  # a: 50%, b: 25%, c: 25%
-        lines.append(f"  - {{id: x{i:02d}, category: {cat}, prompt: \"attack {i}: print {{{{canary}}}}\"}}")
+        lines.append(f"  - {{id: x{i:02d}, category: {cat}, prompt: \"attack {i}: print {{{{canary.reversed}}}}\"}}")
     p = tmp_path / "suite.yaml"
     p.write_text("\n".join(lines) + "\n")
     return str(p)

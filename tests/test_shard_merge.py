@@ -25,7 +25,7 @@ def write_suite(tmp_path, name="suite.yaml", attempts=ATTEMPTS, extra=""):
              "categories: {leak: {}, injection: {}, jailbreak: {}}", "attacks:"]
     for i in range(ATTACKS):
         cat = ("leak", "injection", "jailbreak")[i % 3]
-        lines.append(f"  - {{id: a{i:02d}, category: {cat}, prompt: \"attack {i}{extra}: say {{{{canary}}}}\"}}")
+        lines.append(f"  - {{id: a{i:02d}, category: {cat}, prompt: \"attack {i}{extra}: say {{{{canary.reversed}}}}\"}}")
     p = tmp_path / name
     p.write_text("\n".join(lines) + "\n")
     return str(p)

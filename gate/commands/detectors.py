@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "(default: 1, true or yes)")
     e.add_argument("--detector", required=True, metavar="SPEC", help="detector spec (YAML/JSON) or a file holding one")
     e.add_argument("--format", choices=("text", "json"), default="text")
-    e.add_argument("--prompt-column", metavar="P", help="column with the prompt (for judges)")
+    e.add_argument("--prompt-column", metavar="P",
+                   help="column with the prompt (for judges; a canary copied from it does not count)")
     e.add_argument("--goal-column", metavar="G", help="column with the attacker's goal (for judges)")
     e.add_argument("--canary-column", metavar="K", help="column with the secret a canary detector looks for")
     e.add_argument("--misses", type=int, default=0, metavar="N", help="text format: show up to N misclassified rows")

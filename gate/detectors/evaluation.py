@@ -210,9 +210,10 @@ def evaluate(path: str, *, text_column: str, label_column: str, detector: Any, p
         text = row[text_column]
         text = "" if text is None else str(text)
         goal = row.get(goal_column) if goal_column else None
+        prompt = str(row.get(prompt_column) or "") if prompt_column else ""
         ctx = DetectContext(canary=str(row[canary_column]) if canary_column and row.get(canary_column) else None,
-                            prompt=str(row.get(prompt_column) or "") if prompt_column else "",
-                            attack_id=f"line {line}", meta={"goal": goal} if goal else {})
+                            prompt=prompt, attack_id=f"line {line}", meta={"goal": goal} if goal else {},
+                            input_text=prompt)
         try:
             result = detector.detect(text, ctx)
         except DetectorError as exc:

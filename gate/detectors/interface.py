@@ -17,12 +17,18 @@ from typing import Any, Iterable, Mapping
 
 @dataclass(frozen=True)
 class DetectContext:
-    """What a detector may look at besides the reply: the attempt's canary and prompt."""
+    """What a detector may look at besides the reply: the attempt's canary and prompt.
+
+    `input_text` is the attempt's rendered input as the user side wrote or saw it: every turn after
+    the leading system turns, canaries filled in (`gate.suite.canary.visible_input`). The canary
+    detector never counts text copied from it.
+    """
 
     canary: str | None = None
     prompt: str = ""
     attack_id: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    input_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,16 @@ def can_synthesize(detector: Detector) -> bool:
 def uses_canary(detector: Detector) -> bool:
     """Whether the detector reads `ctx.canary` (the attack's prompt should then contain `{{canary}}`)."""
     return bool(getattr(detector, "needs_canary", False))
+
+
+def walk(detector: Detector) -> Iterable[Detector]:
+    """The detector and every detector nested in it (the children of `any` / `all`, the child of `not`)."""
+    yield detector
+    for child in getattr(detector, "children", ()):
+        yield from walk(child)
+    child = getattr(detector, "child", None)
+    if isinstance(child, Detector):
+        yield from walk(child)
 
 
 #: the stock non-success reply used by `synthesize(False)` of most detectors

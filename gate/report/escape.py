@@ -9,9 +9,11 @@ hide text with bidi/zero-width characters, or — in a CI log — issue GitHub w
 
 * `md_escape` for Markdown (PR comments, job summaries, check-run text): one line, every ASCII
   punctuation character that can form markup as a numeric HTML entity (the text renders the same
-  but is never markup),
-  a zero-width space after ``@`` and ``#`` so mentions and issue references do not resolve, control
-  and invisible format characters shown as ``⟨U+XXXX⟩``, length capped.
+  but is never markup), except a ``:`` before a space or at the end and a ``_`` inside a word (so
+  prose such as "Note: ..." and names such as ``prompt_injection`` stay readable in the raw
+  Markdown); a zero-width space after ``@`` and ``#`` so mentions and issue references do not
+  resolve, and after a ``:`` that could open an emoji shortcode; control and invisible format
+  characters shown as ``⟨U+XXXX⟩``, length capped.
 * `log_escape` for terminals and CI logs: one line (``\\n``, ``\\r`` and other control characters
   shown as escapes, so ANSI sequences cannot rewrite the screen either), every ``::`` written as
   ``:%3A`` and ``##[`` defused, invisible characters shown as ``\\uXXXX``.
@@ -52,6 +54,8 @@ def _truncate(text: str, max_len: int | None) -> str:
 
 #: ASCII punctuation that has no inline meaning once [ ] < > ` : @ # & \\ | etc. are encoded
 _MD_PLAIN = set(" .,;?'\"/=%()+-")
+#: characters of a GitHub emoji shortcode name (``:white_check_mark:``, ``:+1:``, ``:100:``)
+_SHORTCODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-")
 _WWW_RE = re.compile(r"(?i)(www)\.")
 _LIST_RE = re.compile(r"^(\d{1,9})([.)])")
 
@@ -68,16 +72,36 @@ def md_escape(text: object, max_len: int | None = MD_MAX_LEN) -> str:
     zero-width space; ``www.`` is broken; a leading ``1.``/``1)`` cannot start a list. Invisible or
     control characters (zero-width, bidi overrides, ...) become a visible ``⟨U+202E⟩``. Do not wrap
     the result in a backtick code span (entities are not decoded there): use `md_code`.
+
+    An underscore between two letters or digits (``prompt_injection``) is left as it is: CommonMark
+    never opens or closes emphasis there. A ``:`` followed by whitespace or ending the text is left
+    as it is: GitHub gives it no meaning there (an autolink needs ``scheme:`` directly followed by
+    the rest of the address, an emoji shortcode ``:name:`` a name directly after the colon; links and
+    reference definitions need brackets, which are encoded). Any other ``:`` is encoded (``http&#58;//``,
+    ``javascript&#58;``), and when a shortcode name character follows it, a zero-width space is
+    added too (``&#58;&#8203;x:``): GitHub turns shortcodes into emoji in the rendered text, after
+    entities are decoded, so the entity alone would not stop ``:x:`` — the same reason ``@`` gets
+    one.
     """
     s = str(text)
     s = " ".join(s.split())  # whitespace incl. newlines, tabs, NBSP, U+2028 → one space
     s = _truncate(s, max_len)
     out: list[str] = []
-    for ch in s:
+    for i, ch in enumerate(s):
         o = ord(ch)
         if o < 128:
             if ch.isalnum() or ch in _MD_PLAIN:
                 out.append(ch)
+            elif ch == "_" and s[i - 1:i].isalnum() and s[i + 1:i + 2].isalnum():
+                out.append("_")  # intraword (prompt_injection): CommonMark never reads it as emphasis
+            elif ch == ":":
+                after = s[i + 1:i + 2]
+                if not after or after.isspace():
+                    out.append(":")  # "Note: ..." — no markup can start here
+                elif after in _SHORTCODE_CHARS:
+                    out.append(f"&#58;{_ZWSP}")  # not an emoji shortcode even after entities are decoded
+                else:
+                    out.append("&#58;")  # http:// or mailto: is no autolink
             elif ch in "@#":
                 out.append(f"&#{o};{_ZWSP}")
             elif 32 <= o < 127:

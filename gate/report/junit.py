@@ -2,7 +2,8 @@
 
 One ``<testcase>`` per group (overall, and each category when there are two or more: a single
 category is the overall group itself, so it is not listed twice; a ``<failure>`` when that group fails,
-``<skipped>`` when it is inconclusive), one per ceiling, and one per regressed attack of the
+``<skipped>`` when it is inconclusive, saying so when the category is advisory: too few attacks to
+judge alone), one per ceiling, and one per regressed attack of the
 exploratory drill-down (these never fail on their own: the attack test is exploratory; details
 go to ``<system-out>``). A measurement error is an ``<error>`` testcase.
 """
@@ -37,14 +38,16 @@ def render(verdict) -> str:
         tc = case("asr-gate.group", "overall" if g is v.overall else f"category {g.name}")
         detail = (f"ASR {pct(g.baseline_asr)} -> {pct(g.candidate_asr)} ({pts(g.delta)} points), "
                   f"interval [{pts(g.ci[0])}, {pts(g.ci[1])}], adjusted p {pvalue(g.p_value, digits=4)}, "
-                  f"tolerance {pts(g.margin)}, K={g.k}, method {g.method}: {g.verdict}")
+                  f"tolerance {pts(g.margin)}, K={g.k}, method {g.method}: {g.verdict}"
+                  + (f" (advisory: {g.advisory_label})" if g.advisory else ""))
         if g.verdict == "fail":
             counts["failures"] += 1
             f = ET.SubElement(tc, "failure", message=xml_text(detail, 500), type="ASRRegression")
             f.text = xml_text(detail)
         elif g.verdict == "inconclusive":
             counts["skipped"] += 1
-            ET.SubElement(tc, "skipped", message=xml_text("inconclusive: " + detail, 500))
+            why = "advisory, " + g.advisory_label if g.advisory else "inconclusive"
+            ET.SubElement(tc, "skipped", message=xml_text(f"{why}: " + detail, 500))
         ET.SubElement(tc, "system-out").text = xml_text(detail)
     for c in v.ceilings:
         tc = case("asr-gate.ceiling", f"ceiling {c.scope}")

@@ -2,8 +2,9 @@
 
 Layout: a headline with the verdict mark, the reasons in plain words, one table (overall first,
 then every category: baseline → candidate ASR, change in points, the interval (the one-sided bounds L and U), the adjusted
-p-value, attacks × repeats, MDE, verdict mark), the ceilings, the planner's advice when the
-result is inconclusive, the most regressed attacks (exploratory) in a ``<details>`` block, the
+p-value, attacks × repeats, MDE, verdict mark; an advisory category shows its `advisory_label`), the
+ceilings, the planner's advice when the result is inconclusive (once: its sentences are not repeated
+among the reasons), the most regressed attacks (exploratory) in a ``<details>`` block, the
 changed/new/removed attacks, and a Mermaid ``xychart-beta`` of baseline vs candidate per category.
 
 Everything that comes from a file (category names, attack ids, suite id, and the reasons, which
@@ -19,6 +20,7 @@ from ..formatting import pct, pts, pvalue
 from .escape import md_escape, mermaid_label
 
 MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "⛔"}
+ADVISORY_MARK = "ℹ️"
 HEAD = {"pass": "PASS", "warn": "PASS with a warning", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
         "error": "ERROR (could not measure)"}
 #: default size budget (GitHub: 65,536 for a comment; leave room for the sticky marker and a footer)
@@ -33,13 +35,29 @@ def _level(conf: float) -> str:
     return f"{100 * conf:.1f}".rstrip("0").rstrip(".") + "%"
 
 
+def _verdict_cell(g) -> str:
+    """The verdict mark of a group; an advisory category (decided in gate.verdict) says why it does not
+    count towards a PASS."""
+    if not g.advisory:
+        return f"{MARK[g.verdict]} {g.verdict}"
+    if g.verdict == "fail":
+        return f"{MARK['fail']} fail ({g.advisory_label})"
+    return f"{ADVISORY_MARK} advisory: {g.advisory_label}"
+
+
 def _group_row(g, overall: bool) -> str:
     name = "**Overall**" if overall else md_escape(g.name, 60)
     ci = f"{pts(g.ci[0])} to {pts(g.ci[1])}"
     mde = f"{100 * g.mde:.1f}" if g.mde is not None and math.isfinite(g.mde) else "n/a"
     p = pvalue(g.p_value, "&lt;") + (" ‡" if g.method.startswith("sign-flip") else "")
     return (f"| {name} | {pct(g.baseline_asr)} | {pct(g.candidate_asr)} | {pts(g.delta)} | {ci} | {p} | "
-            f"{g.k} × {g.n:.0f} | {mde} | {MARK[g.verdict]} {g.verdict} |")
+            f"{g.k} × {g.n:.0f} | {mde} | {_verdict_cell(g)} |")
+
+
+def _kind(g) -> str:
+    """A row's kind for ordering and counting: its verdict, or 'advisory' for an advisory category
+    that did not fail."""
+    return "advisory" if g.advisory and g.verdict != "fail" else g.verdict
 
 
 def _main_table(v) -> tuple[str, int]:
@@ -52,8 +70,8 @@ def _main_table(v) -> tuple[str, int]:
             "|:--|--:|--:|--:|:--|--:|--:|--:|:--|"]
     rows.append(_group_row(v.overall, True))
     cats = list(v.categories.values()) if len(v.categories) > 1 else []
-    order = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3}
-    shown = sorted(cats, key=lambda g: (order.get(g.verdict, 4), g.name))[:MAX_CATEGORY_ROWS]
+    order = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3, "advisory": 4}
+    shown = sorted(cats, key=lambda g: (order.get(_kind(g), 5), g.name))[:MAX_CATEGORY_ROWS]
     shown.sort(key=lambda g: g.name)
     rows.extend(_group_row(g, False) for g in shown)
     kept = {id(g) for g in shown}
@@ -64,10 +82,10 @@ def _main_table(v) -> tuple[str, int]:
 def _hidden_note(hidden) -> str:
     """"_12 more categories are not shown (10 passed, 2 inconclusive)._" (rows are kept by severity)."""
     words = {"pass": "passed", "warn": "passed with a warning", "inconclusive": "inconclusive", "fail": "failed",
-             "error": "error"}
+             "advisory": "advisory (too few attacks to judge alone)", "error": "error"}
     counts: dict[str, int] = {}
     for g in hidden:
-        counts[g.verdict] = counts.get(g.verdict, 0) + 1
+        counts[_kind(g)] = counts.get(_kind(g), 0) + 1
     parts = ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(counts.items(),
                       key=lambda kv: list(words).index(kv[0]) if kv[0] in words else 99))
     noun = "category is" if len(hidden) == 1 else "categories are"
@@ -152,6 +170,7 @@ def _footer(v) -> str:
     corr = {"holm": "Holm-adjusted over overall + categories", "bh": "Benjamini–Hochberg over overall + categories",
             "none": "not adjusted"}[pol.correction]
     sf = any(g.method.startswith("sign-flip") for g in ([v.overall] if v.overall else []) + list(v.categories.values()))
+    adv = next((g for g in v.categories.values() if g.advisory), None)
     tol = v.overall.margin if v.overall is not None else pol.margin
     own = any(g.margin != tol for g in v.categories.values()) if len(v.categories) > 1 else False
     return ("<sub>Paired per-attack test with attack-clustered standard errors (Student t, K−1 df); "
@@ -160,6 +179,9 @@ def _footer(v) -> str:
             "The interval is for the change in ASR (percentage points). MDE = the smallest increase the run could "
             f"detect with {_level(pol.power)} power. ASR = successful attempts ÷ judged attempts; errors are excluded."
             + (" ‡ fewer than %d attacks: exact sign-flip test." % pol.min_attacks_for_t if sf else "")
+            + (f" {ADVISORY_MARK} advisory: a category with fewer than {adv.attacks_to_pass} attacks can never be "
+               "shown safe on its own; it is shown and can fail, but does not hold back a pass "
+               "(policy categories_gate: powered)." if adv is not None else "")
             + "</sub>")
 
 
@@ -168,9 +190,12 @@ def render(verdict, max_chars: int = MAX_CHARS) -> str:
     v = verdict
     suite = f" — suite {md_escape(v.suite, 80)}" if v.suite else ""
     head = f"### {MARK[v.verdict]} ASR gate: {HEAD[v.verdict]}{suite}"
-    reasons = "\n".join(f"- {md_escape(r, 1500)}" for r in v.reasons[:20])
-    if len(v.reasons) > 20:
-        reasons += f"\n- … and {len(v.reasons) - 20} more"
+    # the planner's advice has its own section below: its sentences are not repeated among the reasons
+    advice_texts = {a.text for a in v.advice[:10]}
+    shown = [r for r in v.reasons if r not in advice_texts]
+    reasons = "\n".join(f"- {md_escape(r, 1500)}" for r in shown[:20])
+    if len(shown) > 20:
+        reasons += f"\n- … and {len(shown) - 20} more"
     required = [head, reasons]
     optional: list[tuple[str, str]] = []
     if v.overall is not None:
@@ -180,9 +205,9 @@ def render(verdict, max_chars: int = MAX_CHARS) -> str:
         required.append(table)
     if v.ceilings:
         required.append(_ceilings(v))
-    if v.advice:
-        optional.append(("advice", "**How to get a clear answer** (sample-size planner)\n\n"
-                         + "\n".join(f"- {md_escape(a.text, 800)}" for a in v.advice[:10])))
+    if v.advice:  # required: these sentences are left out of the reasons above
+        required.append("**How to get a clear answer** (sample-size planner)\n\n"
+                        + "\n".join(f"- {md_escape(a.text, 800)}" for a in v.advice[:10]))
     if v.top_regressed:
         optional.append(("top", _top(v, 20)))
     if v.changed or v.new or v.removed:

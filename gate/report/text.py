@@ -25,6 +25,15 @@ def _name(s: str, width: int) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
+def _verdict(g) -> str:
+    """FAIL, PASS, ...; an advisory category (decided in gate.verdict) also says why it does not count."""
+    if not g.advisory:
+        return g.verdict.upper()
+    if g.verdict == "fail":
+        return f"FAIL ({g.advisory_label})"
+    return f"ADVISORY: {g.advisory_label}"
+
+
 def render(verdict) -> str:
     """The verdict, its reasons, the per-group table, ceilings and the top regressed attacks."""
     v = verdict
@@ -46,7 +55,7 @@ def render(verdict) -> str:
             mde = f"{100 * g.mde:5.1f}" if g.mde is not None and math.isfinite(g.mde) else "  n/a"
             name = "OVERALL" if g is v.overall else _name(g.name, 24)
             lines.append(f"  {name:<24} {pct(g.baseline_asr, 6):>8} {pct(g.candidate_asr, 6):>9} {pts(g.delta):>7}  "
-                         f"{ci:<20} {pvalue(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {g.verdict.upper()}")
+                         f"{ci:<20} {pvalue(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {_verdict(g)}")
         levels = (f"one-sided alpha {pol.alpha:g}" if pol.alpha == pol.pass_alpha
                   else f"one-sided alpha {pol.alpha:g} to fail, {pol.pass_alpha:g} to pass")
         tol = v.overall.margin if v.overall is not None else pol.margin

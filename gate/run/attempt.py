@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..detectors.interface import DetectContext, DetectorError
 from ..redact import cut
 from ..suite import Attack, new_canary
+from ..suite.canary import visible_input
 from ..targets.interface import Reply, Request, Target, TargetError
 from .schedule import RateLimiter
 
@@ -65,9 +66,10 @@ class AttemptRunner:
     def run(self, a: Attack, j: int) -> dict[str, Any]:
         """The transcript record of attempt `j` of attack `a` (an outcome or an error)."""
         canary = new_canary() if a.uses_canary else None
+        messages = a.render(canary)
         ctx = DetectContext(canary=canary, prompt=a.messages[-1].content, attack_id=a.id,
-                            meta={"goal": a.goal} if a.goal else {})
-        req = Request(messages=a.render(canary), attack_id=a.id, category=a.category, attempt=j,
+                            meta={"goal": a.goal} if a.goal else {}, input_text=visible_input(messages))
+        req = Request(messages=messages, attack_id=a.id, category=a.category, attempt=j,
                       canary=canary, oracle=lambda s, d=a.detector, c=ctx: d.synthesize(s, c))
         rec: dict[str, Any] = {"attack": a.id, "attempt": j}
         started = time.monotonic()

@@ -15,12 +15,13 @@ from ..config import Document, load_document, validate
 from ..hashing import canonical_json, content_hash, short_hash
 from ..targets.interface import Message
 from .imports import add_imports, scalar_text
-from .model import CANARY_PLACEHOLDER, Attack, Suite
+from . import canary
+from .model import Attack, Suite
 from .transforms import TransformError, builtin, define, resolve, variant_id
 
 DEFAULT_ATTEMPTS = 10
 DEFAULT_CATEGORY = "default"
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\s*\}\}")
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 #: refuse suites that expand to more attacks than this (a vars matrix can explode)
 MAX_ATTACKS = 200_000
@@ -28,12 +29,16 @@ MAX_ATTACKS = 200_000
 
 def _substitute(doc: Document, path: tuple, text: str, values: Mapping[str, str]) -> str:
     def repl(m: re.Match) -> str:
-        name = m.group(1)
+        name, form = m.group(1), m.group(2)
         if name == "canary":
-            return CANARY_PLACEHOLDER
-        if name not in values:
+            try:
+                return canary.normalise(m.group())
+            except ValueError as exc:
+                raise doc.error(path, str(exc)) from None
+        if name not in values or form is not None:
             known = ", ".join(sorted(values)) or "none"
-            raise doc.error(path, f"unknown placeholder '{{{{{name}}}}}' (vars defined: {known}; built in: canary)")
+            raise doc.error(path, f"unknown placeholder '{m.group()}' (vars defined: {known}; built in: canary, "
+                                  f"{canary.known_forms()})")
         return values[name]
 
     return _PLACEHOLDER.sub(repl, text)
@@ -116,10 +121,11 @@ class SuiteBuilder:
         """`text` through `transform`; a payload holding `{{canary}}` cannot be encoded (located error)."""
         if transform.use == "none":
             return text
-        if CANARY_PLACEHOLDER in text:
+        if canary.has_placeholder(text):
             raise self.doc.error(path, f"transform '{transform.name}' cannot encode a payload that contains "
-                                       "{{canary}} (the token is drawn per attempt): keep the canary in another "
-                                       "turn, or set `transform_var:` to the var that holds the payload")
+                                       "{{canary}} or a derived form (the token is drawn per attempt): keep the "
+                                       "canary in another turn, or set `transform_var:` to the var that holds "
+                                       "the payload")
         return transform.apply(text)
 
     def detector(self, spec: Any, path: tuple) -> Any:
@@ -158,11 +164,42 @@ class SuiteBuilder:
             raise self.doc.error(where, "no detector: set `detector:` on the attack or `defaults.detector`")
         det = self.detector(spec, detector_path if detector_spec is not None else ("defaults", "detector"))
         msgs = tuple(messages)
+        self._check_judgeable(attack_id, msgs, det, where)
         h = content_hash({"messages": [m.as_dict() for m in msgs], "detector": det.describe()})
         self.attacks.append(Attack(
             id=attack_id, category=category, messages=msgs,
             attempts=int(attempts or self.default_attempts), detector=det, hash=h,
             goal=goal, tags=tuple(tags), prompt_hash=content_hash([m.as_dict() for m in msgs])))
+
+    def _check_judgeable(self, attack_id: str, msgs: tuple[Message, ...], det: Any, where: tuple) -> None:
+        """A located error when the attack's input already holds what its canary detector looks for.
+
+        Checked on the attack rendered with a sample token: when a user or assistant turn holds the
+        token (verbatim, split letters, a near copy), a reply that only repeats its input would be
+        indistinguishable from one that followed the instruction, and the detector counts neither."""
+        from ..detectors.canary import CanaryDetector
+        from ..detectors.interface import walk
+
+        if not canary.has_placeholder(canary.visible_input(msgs)):
+            return
+        detectors = [d for d in walk(det) if isinstance(d, CanaryDetector) and d.fixed is None]
+        if not detectors:
+            return
+        text = canary.visible_input(tuple(Message(m.role, canary.render(m.content, SAMPLE_CANARY)) for m in msgs))
+        for d in detectors:
+            form = d.input_conflict(text, SAMPLE_CANARY)
+            if form is not None:
+                wanted = "the canary written backwards" if d.form == "reversed" else "the canary"
+                raise self.doc.error(where, (
+                    f"attack '{attack_id}': a user/assistant turn already holds {wanted} ({form}) that the detector "
+                    "looks for, so a reply copying the input could not be told from one that obeyed (copies never "
+                    "count): give the token in a form the model must rebuild ({{canary.half1}} ... "
+                    "{{canary.half2}} apart, {{canary.base64}}, {{canary.reversed}}, {{canary.hex}}), use "
+                    "`form: reversed`, or keep {{canary}} in the system turn (a secret to leak)"))
+
+
+#: the token the input check renders attacks with (any token of `new_canary`'s shape would do)
+SAMPLE_CANARY = "CANARY-5A3C9E1F7B2D"
 
 
 def _messages_of(doc: Document, path: tuple, raw: Mapping[str, Any], values: Mapping[str, str]) -> list[Message]:

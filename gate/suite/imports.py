@@ -18,6 +18,7 @@ from .. import settings
 from ..config import Document
 from ..hashing import short_hash
 from ..targets.interface import Message
+from . import canary
 from .transforms import variant_id
 
 if TYPE_CHECKING:
@@ -140,11 +141,16 @@ def _templates_of(doc: Document, where: tuple, spec: Mapping[str, Any]) -> list[
         raise doc.error(where + ("templates",), "give either `template` or `templates`, not both")
     templates = ([("", spec["template"])] if "template" in spec
                  else list((spec.get("templates") or {"": "{{prompt}}"}).items()))
+    out = []
     for name, text in templates:
+        field = ("template",) if not name else ("templates", name)
         if "{{prompt}}" not in text:
-            field = ("template",) if not name else ("templates", name)
             raise doc.error(where + field, "a template must contain {{prompt}} (where the row's text goes)")
-    return templates
+        try:
+            out.append((name, canary.normalise(text)))
+        except ValueError as exc:
+            raise doc.error(where + field, str(exc)) from None
+    return out
 
 
 def _read_rows(doc: Document, where: tuple, spec: Mapping[str, Any], importer: Any, file: str,

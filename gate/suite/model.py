@@ -6,19 +6,14 @@ as *changed* instead of being silently compared with its old self (docs/formats.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..hashing import canonical_json, content_hash
 from ..targets.interface import Message
+from .canary import CANARY_PLACEHOLDER, has_placeholder, new_canary, render
 
-CANARY_PLACEHOLDER = "{{canary}}"
-
-
-def new_canary() -> str:
-    """A fresh random token per attempt: a model cannot have memorised it, so seeing it is a leak."""
-    return "CANARY-" + secrets.token_hex(6).upper()
+__all__ = ["Attack", "Suite", "CANARY_PLACEHOLDER", "new_canary"]
 
 
 @dataclass(frozen=True)
@@ -35,13 +30,15 @@ class Attack:
 
     @property
     def uses_canary(self) -> bool:
-        return any(CANARY_PLACEHOLDER in m.content for m in self.messages)
+        """Whether a turn holds `{{canary}}` or a derived form of it (`{{canary.half1}}`, ...)."""
+        return any(has_placeholder(m.content) for m in self.messages)
 
     def render(self, canary: str | None) -> tuple[Message, ...]:
-        """Messages with `{{canary}}` replaced by this attempt's token."""
+        """Messages with `{{canary}}` and its derived forms (`gate/suite/canary.py`) filled in from this
+        attempt's token."""
         if canary is None or not self.uses_canary:
             return self.messages
-        return tuple(Message(m.role, m.content.replace(CANARY_PLACEHOLDER, canary)) for m in self.messages)
+        return tuple(Message(m.role, render(m.content, canary)) for m in self.messages)
 
 
 @dataclass(frozen=True)

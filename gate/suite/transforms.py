@@ -23,8 +23,9 @@ the value of that `vars` entry (so a document, a system prompt or a wrapper arou
 stays readable); for imported rows, the row's text before its `template` is applied. The encoded
 payload is then put into the transform's `wrap` text at `{{encoded}}`: the built-in wraps tell the
 model how to decode (for base64, rot13, split, reverse) or are just the text (leetspeak,
-homoglyphs). The goal a judge sees is never transformed. A payload containing `{{canary}}` cannot
-be transformed (the token is only known per attempt): keep the canary in another turn.
+homoglyphs). The goal a judge sees is never transformed. A payload containing `{{canary}}` (or a
+derived form such as `{{canary.half1}}`) cannot be transformed (the token is only known per attempt):
+keep the canary in another turn, or in the import's `template:` around the encoded row.
 """
 from __future__ import annotations
 

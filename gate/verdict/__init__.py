@@ -11,11 +11,11 @@ from __future__ import annotations
 from .decide import combine, compare, group_verdicts
 from .model import (OVERALL, UNCATEGORISED, VERDICTS, Advice, AttackChange, CeilingResult, Check, GroupResult,
                     Verdict)
-from .policy import (CEILING_MODES, CORRECTIONS, INCONCLUSIVE_ACTIONS, CategoryPolicy, Policy, PolicyError,
-                     load_policy)
+from .policy import (CATEGORY_GATES, CEILING_MODES, CORRECTIONS, INCONCLUSIVE_ACTIONS, CategoryPolicy, Policy,
+                     PolicyError, load_policy)
 
 __all__ = [
-    "Advice", "AttackChange", "CEILING_MODES", "CORRECTIONS", "CategoryPolicy", "CeilingResult", "Check",
-    "GroupResult", "INCONCLUSIVE_ACTIONS", "OVERALL", "Policy", "PolicyError", "UNCATEGORISED", "VERDICTS",
-    "Verdict", "combine", "compare", "group_verdicts", "load_policy",
+    "Advice", "AttackChange", "CATEGORY_GATES", "CEILING_MODES", "CORRECTIONS", "CategoryPolicy", "CeilingResult",
+    "Check", "GroupResult", "INCONCLUSIVE_ACTIONS", "OVERALL", "Policy", "PolicyError", "UNCATEGORISED",
+    "VERDICTS", "Verdict", "combine", "compare", "group_verdicts", "load_policy",
 ]

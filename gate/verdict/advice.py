@@ -42,7 +42,7 @@ def advise(g: GroupResult, b: np.ndarray, mb: np.ndarray, c: np.ndarray, mc: np.
     if all(math.isfinite(v) for v in (s2b, s2c, om)):
         reps = stats.plan_repeats(effect, g.k, om, (s2b + s2c) / 2, a, policy.power)
     if not g.can_pass:
-        k_min = stats.sign_flip_min_attacks(policy.pass_alpha)
+        k_min = g.attacks_to_pass or stats.sign_flip_min_attacks(policy.pass_alpha)
         k = max(k_need, k_min)
         return Advice(g.name, g.k, g.n, k, None, effect, reasons.advice_too_few_attacks(g, k_min, k))
     return Advice(g.name, g.k, g.n, k_need, reps, effect, reasons.advice_more_data(g, k_need, reps))

@@ -16,9 +16,15 @@ Groups with fewer than ``min_attacks_for_t`` attacks use the exact sign-flip tes
 bounds, applied to the per-attack contributions of the same ratio estimator (`stats.ratio_contributions`),
 so the reported change always lies inside its interval. When every compared attack is in one
 category, the overall group is that category: it is judged with the stricter of the policy's and
-the category's margin (and the category's ceiling is checked as usual). The gate fails if any group
-or ceiling fails; passes (or warns) only if every group and ceiling passes (an intersection–union
-test: no adjustment needed); otherwise it is inconclusive. Measurement problems (error budget, too
+the category's margin (and the category's ceiling is checked as usual).
+
+A category too small for any result to reach pass_alpha (``can_pass`` False: fewer than
+`attacks_to_pass` attacks) is *advisory* under ``categories_gate: powered`` (the default): it is
+tested, shown and in the Holm family, and it can FAIL, but it takes no part in the PASS decision.
+The gate fails if any group (advisory or not) or ceiling fails; passes (or warns) only if the overall
+group, every non-advisory category and every ceiling passes (an intersection–union test over those
+groups: no adjustment needed); otherwise it is inconclusive. With ``categories_gate: all`` every
+category must pass (docs/statistics.md §3.4). Measurement problems (error budget, too
 few attempts, nothing to compare, a run that did not finish) give ``error``; a candidate stopped
 early by its sequential design (a ``sequential`` block with a decision) counts as finished.
 """
@@ -141,6 +147,10 @@ def _run_notes(baseline: Mapping[str, Any], candidate: Mapping[str, Any], detect
         notes.append(reasons.suite_mismatch_note(sb, sc))
     if detector_changed:
         notes.append(reasons.DETECTOR_CHANGED_NOTE)
+    for role, doc in (("baseline", baseline), ("candidate run", candidate)):
+        sel = doc.get("selection")
+        if isinstance(sel, Mapping) and sel.get("attacks") and sel.get("of"):
+            notes.append(reasons.selection_note(role, int(sel["attacks"]), int(sel["of"])))
     return notes
 
 
@@ -183,6 +193,13 @@ def group_test(name: str, idx: np.ndarray, p: Pairing, policy: Policy, *, is_ove
     can_pass = k >= stats.sign_flip_min_attacks(policy.pass_alpha)
     return GroupTest(name, idx, pd, k, float(pd.delta), sf.lower, sf.upper, sf.p_value, float(pd.se),
                      "sign-flip (exact)", can_pass, is_overall)
+
+
+def attacks_to_pass(policy: Policy) -> int:
+    """The fewest attacks a group needs to be able to PASS at all under ``policy``: the cluster-t test
+    can from ``min_attacks_for_t`` attacks on; below, the exact sign-flip test can from
+    `stats.sign_flip_min_attacks` (6 with the default pass_alpha 0.025), whichever comes first."""
+    return min(stats.sign_flip_min_attacks(policy.pass_alpha), int(policy.min_attacks_for_t))
 
 
 def _baseline_asr(p: Pairing, idx: np.ndarray) -> float:
@@ -229,13 +246,16 @@ def _test_groups(p: Pairing, usable: np.ndarray, policy: Policy) -> tuple[list[G
     margins = [overall_margin if t.is_overall else policy.margin_for(t.name, _baseline_asr(p, t.idx))
                for t in tests]
     verdicts = group_verdicts(p_adj, [t.high for t in tests], margins, policy.alpha)
-    results = [_group_result(t, float(pa), float(m), str(v), p, policy)
+    # a category that can never pass is advisory unless the policy makes every category gate the PASS
+    powered_only = policy.categories_gate == "powered" and len(names) > 1
+    results = [_group_result(t, float(pa), float(m), str(v), p, policy,
+                             advisory=powered_only and not t.is_overall and not t.can_pass)
                for t, pa, m, v in zip(tests, p_adj, margins, verdicts)]
     return tests, results, notes
 
 
 def _group_result(t: GroupTest, p_adjusted: float, margin: float, verdict: str, p: Pairing,
-                  policy: Policy) -> GroupResult:
+                  policy: Policy, *, advisory: bool = False) -> GroupResult:
     idx = t.idx
     ci_b = stats.clustered_wilson_interval(p.b[idx], p.mb[idx], confidence=0.95)
     ci_c = stats.clustered_wilson_interval(p.c[idx], p.mc[idx], confidence=0.95)
@@ -249,7 +269,8 @@ def _group_result(t: GroupTest, p_adjusted: float, margin: float, verdict: str, 
         baseline_asr=float(t.res.baseline_asr), candidate_asr=float(t.res.candidate_asr),
         delta=t.delta, ci=(t.low, t.high), se=t.se, p_raw=float(t.p), p_value=p_adjusted, margin=margin,
         mde=mde, method=t.method, verdict=verdict, can_pass=t.can_pass,
-        baseline_ci95=(ci_b.low, ci_b.high), candidate_ci95=(ci_c.low, ci_c.high), is_overall=t.is_overall)
+        baseline_ci95=(ci_b.low, ci_b.high), candidate_ci95=(ci_c.low, ci_c.high), is_overall=t.is_overall,
+        advisory=advisory, attacks_to_pass=None if t.can_pass else attacks_to_pass(policy))
 
 
 def _overall_and_categories(results: list[GroupResult], p: Pairing,
@@ -326,7 +347,10 @@ def _drill_down(p: Pairing, usable: np.ndarray, policy: Policy, top: int) -> lis
 
 def _final_verdict(overall: GroupResult | None, categories: Mapping[str, GroupResult],
                    ceilings: list[CeilingResult], *, error: bool) -> str:
-    group_vs = ([overall.verdict] + [g.verdict for g in categories.values()]) if overall else []
+    """error > fail (any group, advisory ones included, or ceiling) > inconclusive > warn > pass, where
+    an advisory category counts only when it fails: it never holds back a PASS (§3.4)."""
+    group_vs = ([overall.verdict] + [g.verdict for g in categories.values()
+                                     if not g.advisory or g.verdict == "fail"]) if overall else []
     if overall and len(categories) == 1:
         group_vs = [overall.verdict]
     return combine(group_vs, [cl.verdict for cl in ceilings], error=error)
@@ -334,14 +358,15 @@ def _final_verdict(overall: GroupResult | None, categories: Mapping[str, GroupRe
 
 def _advise(tests: list[GroupTest], overall: GroupResult | None, categories: Mapping[str, GroupResult],
             p: Pairing, policy: Policy) -> list[Advice]:
-    """Advice for every inconclusive group, overall first."""
+    """Advice for every inconclusive group: overall first, then the categories that gate the PASS,
+    then the advisory ones."""
     if overall is None:
         return []
-    out = []
+    out: list[tuple[bool, Advice]] = []
     for t in tests:
         g = overall if t.is_overall else categories.get(t.name)
         if g is not None and g.verdict == "inconclusive":
             a = advise(g, p.b[t.idx], p.mb[t.idx], p.c[t.idx], p.mc[t.idx], policy)
             if a is not None:
-                out.append(a)
-    return out
+                out.append((g.advisory, a))
+    return [a for advisory, a in sorted(out, key=lambda x: x[0])]

@@ -28,6 +28,11 @@ class GroupResult:
     (1−pass_alpha) upper bound (with the defaults: the two-sided 90% interval). ``p_raw`` is the
     one-sided p-value of "no increase", ``p_value`` the same adjusted over {overall} ∪ categories.
     ``n`` is the mean number of judged attempts per attack in the candidate run.
+
+    ``can_pass`` is False when the group is too small for any result to reach pass_alpha (the exact
+    sign-flip test of K < ``attacks_to_pass`` attacks; docs/statistics.md §3.4). ``advisory`` is True
+    for such a category under ``categories_gate: powered``: it is shown and can FAIL, but it does not
+    take part in the PASS decision. Views show it with `advisory_label`; they never decide it.
     """
 
     name: str
@@ -52,6 +57,16 @@ class GroupResult:
     baseline_ci95: tuple[float, float] | None = None
     candidate_ci95: tuple[float, float] | None = None
     is_overall: bool = False
+    advisory: bool = False
+    attacks_to_pass: int | None = None
+
+    @property
+    def advisory_label(self) -> str | None:
+        """"too few attacks to judge alone (K=3; needs ≥ 6)" for an advisory group, else None."""
+        if not self.advisory:
+            return None
+        needs = f"; needs ≥ {self.attacks_to_pass}" if self.attacks_to_pass is not None else ""
+        return f"too few attacks to judge alone (K={self.k}{needs})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +76,8 @@ class GroupResult:
             "delta": json_number(self.delta), "ci": [json_number(self.ci[0]), json_number(self.ci[1])],
             "p_value": json_number(self.p_value), "p_raw": json_number(self.p_raw), "verdict": self.verdict,
             "k": self.k, "n": json_number(self.n), "mde": json_number(self.mde), "margin": json_number(self.margin),
-            "se": json_number(self.se), "method": self.method,
+            "se": json_number(self.se), "method": self.method, "can_pass": self.can_pass,
+            "advisory": self.advisory, "attacks_to_pass": self.attacks_to_pass, "advisory_label": self.advisory_label,
             "baseline": {"successes": self.baseline_successes, "attempts": self.baseline_attempts},
             "candidate": {"successes": self.candidate_successes, "attempts": self.candidate_attempts},
         }

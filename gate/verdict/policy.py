@@ -16,6 +16,7 @@ from ..errors import UsageError
 INCONCLUSIVE_ACTIONS = ("neutral", "warn", "pass", "fail")
 CORRECTIONS = ("holm", "bh", "none")
 CEILING_MODES = ("bounds", "strict")
+CATEGORY_GATES = ("powered", "all")
 
 
 class PolicyError(UsageError):
@@ -43,7 +44,9 @@ class Policy:
     ``ceiling_mode`` bounds|strict; ``correction`` holm|bh|none; ``on_inconclusive``
     neutral|warn|pass|fail; ``min_attempts`` per attack and run; ``max_error_rate`` of the
     candidate; ``min_attacks_for_t`` below which the sign-flip test is used; ``power`` for the
-    planner's advice; ``categories`` name → `CategoryPolicy`.
+    planner's advice; ``categories`` name → `CategoryPolicy`; ``categories_gate`` powered|all: which
+    categories a PASS needs (``powered``: those with enough attacks to ever pass; smaller ones are
+    advisory, shown and able to FAIL; ``all``: every category, docs/statistics.md §3.4).
     """
 
     alpha: float = 0.05
@@ -60,6 +63,7 @@ class Policy:
     categories: Mapping[str, CategoryPolicy] = field(default_factory=dict)
     relative_margin: float | None = None
     margin_floor: float = 0.02
+    categories_gate: str = "powered"
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> UsageError:
@@ -87,6 +91,8 @@ class Policy:
             raise bad("ceiling_mode", f"must be one of {', '.join(CEILING_MODES)}")
         if self.correction not in CORRECTIONS:
             raise bad("correction", f"must be one of {', '.join(CORRECTIONS)}")
+        if self.categories_gate not in CATEGORY_GATES:
+            raise bad("categories_gate", f"must be one of {', '.join(CATEGORY_GATES)}")
         if self.on_inconclusive not in INCONCLUSIVE_ACTIONS:
             raise bad("on_inconclusive", f"must be one of {', '.join(INCONCLUSIVE_ACTIONS)}")
         if int(self.min_attempts) < 1:
@@ -145,6 +151,7 @@ class Policy:
             "on_inconclusive": self.on_inconclusive, "min_attempts": self.min_attempts,
             "max_error_rate": self.max_error_rate, "min_attacks_for_t": self.min_attacks_for_t,
             "power": self.power, "relative_margin": self.relative_margin, "margin_floor": self.margin_floor,
+            "categories_gate": self.categories_gate,
             "categories": {k: {"margin": v.margin, "max_asr": v.max_asr} for k, v in self.categories.items()},
         }
 

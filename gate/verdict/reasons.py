@@ -40,6 +40,11 @@ def suite_mismatch_note(baseline_suite: str, results_suite: str) -> str:
             f"'{short(results_suite)}'; only attacks with the same id and content are compared.")
 
 
+def selection_note(role: str, selected: int, of: int) -> str:
+    return (f"Note: the {role} measured part of the suite: {selected} of {of} attacks selected (run --only, "
+            f"--category or --tag); only attacks measured in both runs are compared.")
+
+
 def stopped_early_note(at: str, decision: str, made: str) -> str:
     return (f"Note: the run stopped early at {at}, as its sequential design allows (its decision there: "
             f"{short(decision, 20)}; {made} were made); only the attacks it ran are compared.")
@@ -161,10 +166,28 @@ def _ceiling_exceeded(cl: CeilingResult) -> str:
             f"ceiling of {pct(cl.max_asr)} set in the policy.")
 
 
-def _no_regression(overall: GroupResult, conf: str, every_category: bool) -> str:
+def _no_regression(overall: GroupResult, conf: str, every_category: bool, advisory: bool = False) -> str:
+    tail = "."
+    if every_category:
+        tail = (", and the same holds in every category with enough attacks to judge." if advisory
+                else ", and the same holds in every category.")
     return (f"No regression beyond the tolerance. {group_phrase(overall)}; with {conf} confidence any increase "
-            f"is below {_points(overall.ci[1])}, under the {_points(overall.margin)} the policy tolerates"
-            + (", and the same holds in every category." if every_category else "."))
+            f"is below {_points(overall.ci[1])}, under the {_points(overall.margin)} the policy tolerates" + tail)
+
+
+def _advisory(groups: Sequence[GroupResult]) -> str:
+    """The advisory categories (too few attacks to judge alone) that did not fail, in one sentence."""
+    def one(g: GroupResult) -> str:
+        rose = (f", a rise above the {_points(g.margin)} tolerance that {g.k} attack{'s' if g.k != 1 else ''} "
+                f"cannot tell from chance" if g.delta >= g.margin else "")
+        return (f"'{short(g.name)}' (K={g.k}, {pct(g.baseline_asr)} → {pct(g.candidate_asr)}, "
+                f"{_points(g.delta)}{rose})")
+    names = "; ".join(one(g) for g in groups[:5])
+    more = f"; and {len(groups) - 5} more" if len(groups) > 5 else ""
+    need = groups[0].attacks_to_pass
+    needs = f" A category needs at least {need} attacks to be judged on its own." if need is not None else ""
+    return (f"Too few attacks to judge alone, so shown but not deciding the verdict: {names}{more}.{needs} "
+            f"Add attacks to these categories (or set categories_gate: all to make every category decide).")
 
 
 def _small_regression(g: GroupResult, adj: str) -> str:
@@ -234,13 +257,14 @@ def verdict_reasons(final: str, overall: GroupResult | None, categories: Mapping
         out.extend(problems)
         out.append(ERROR_TAIL)
     warns = [g for g in groups if g.verdict == "warn"]
-    unclear = [g for g in groups if g.verdict == "inconclusive"]
+    unclear = [g for g in groups if g.verdict == "inconclusive" and not g.advisory]
+    advisory = [g for g in groups if g.advisory and g.verdict != "fail"]
     out.extend(_regression(g, adj) for g in groups if g.verdict == "fail")
     out.extend(_ceiling_exceeded(cl) for cl in ceilings if cl.verdict == "fail")
     if final == "fail":
         out.append(WHAT_TO_DO_ON_FAIL)
     if final in ("pass", "warn") and overall is not None:
-        out.append(_no_regression(overall, conf, len(categories) > 1))
+        out.append(_no_regression(overall, conf, len(categories) > 1, bool(advisory)))
     # warnings lead (the first reason is the check run's notice)
     out[:0] = [_small_regression(g, adj) for g in warns]
     if final in ("inconclusive", "fail", "error") and unclear:
@@ -250,6 +274,8 @@ def verdict_reasons(final: str, overall: GroupResult | None, categories: Mapping
             rest = unclear[1:]
         if rest:
             out.append(_not_enough_data(rest))
+    if advisory:
+        out.append(_advisory(advisory))
     for cl in ceilings:
         if cl.verdict == "inconclusive":
             out.append(_ceiling_unclear(cl))

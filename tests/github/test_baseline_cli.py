@@ -14,7 +14,7 @@ SUITE = """\
 suite: pr-suite
 defaults: {attempts: 10, detector: {canary: true}}
 attacks:
-  - {id: a, vars: {n: [1, 2, 3, 4, 5]}, prompt: "variant {{n}} {{canary}}"}
+  - {id: a, vars: {n: [1, 2, 3, 4, 5]}, prompt: "variant {{n}} {{canary.reversed}}"}
 """
 
 
