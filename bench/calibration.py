@@ -20,6 +20,15 @@ Holm family over {overall} ∪ categories. A third runs `compare()` on suites wi
 group or a powered category sits exactly at the margin (target ≤ pass_alpha + 2 pp), the false
 FAIL, and what the advisory rule costs and buys (docs/statistics.md §3.4).
 
+A fourth section (``--detector-trials``; ``--section detector`` regenerates only it and splices it into
+``--out``) puts an imperfect detector between the model and the gate: every true outcome is
+misclassified with sensitivity 0.95 and specificity 0.85, the gate is given sens/spec *estimated* per
+trial from 100 labelled positives and 100 negatives, and it reads the 5-point margin on the true scale
+(observed margin = δ × Ĵ, Ĵ = ŝe + ŝp − 1; docs/statistics.md §3.12). Measured at K = 50: the false
+FAIL with no true change, the false PASS at a true change equal to the margin (with Ĵ, with the true J,
+and with the uncorrected margin), power, and the coverage of the corrected-ASR interval against the
+delta method and against treating sens/spec as known.
+
 Reported per cell:
 * false FAIL = P(verdict fail | Δ = 0), and P(fail or warn | Δ = 0) = P(L > 0)  (target ≤ α + 1 pp)
 * power = P(L > 0) at Δ = +5 and +10 pp, next to the planner's prediction
@@ -28,7 +37,8 @@ Reported per cell:
   pass_alpha = 0.025
 
     nice .venv/bin/python bench/calibration.py [--trials 10000] [--holm-trials 2000] [--small-trials 2000]
-                                               [--quick] [--seed 1] [--out FILE]
+                                               [--detector-trials 20000] [--quick] [--seed 1] [--out FILE]
+                                               [--section detector]
 
 ``--quick`` divides every trial count by 10 (a smoke run; the table header says how many trials
 were used and the Monte Carlo SE).
@@ -49,6 +59,8 @@ from scipy.optimize import brentq  # noqa: E402
 from scipy.special import expit, logit  # noqa: E402
 
 from gate import stats  # noqa: E402
+from gate.detectors.accuracy import DetectorAccuracy  # noqa: E402
+from gate.hashing import content_hash  # noqa: E402
 from gate.verdict import Policy, combine, compare, group_verdicts  # noqa: E402
 
 N_ATTEMPTS = 20
@@ -255,6 +267,202 @@ def run_small(trials: int, seed: int, suites=None, scenarios=tuple(SCENARIOS), c
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# An imperfect detector: the margin read on the true scale (docs/statistics.md §3.12)
+# ---------------------------------------------------------------------------------------------
+
+#: the simulated detector, and the labelled set its accuracy is estimated from in every trial
+DET_SENS, DET_SPEC, DET_POS, DET_NEG = 0.95, 0.85, 100, 100
+DET_DESCRIPTOR = {"contains": "SIMULATED"}
+DET_SECTION = "## An imperfect detector: the margin on the true scale"
+
+
+def misclassify(x: np.ndarray, n: int, sens: float, spec: float, rng: np.random.Generator) -> np.ndarray:
+    """What a detector with ``sens``/``spec`` reports for ``x`` true successes of ``n`` attempts:
+    each true success is seen with probability sens, each true failure called a success with 1 − spec."""
+    return rng.binomial(x, sens) + rng.binomial(n - x, 1 - spec)
+
+
+def _det_run_dict(x: np.ndarray, n: int) -> dict:
+    d = _run_dict(x, n)
+    d["detector"] = {"hash": content_hash([DET_DESCRIPTOR]), "descriptor": [DET_DESCRIPTOR]}
+    return d
+
+
+def run_detector(trials: int, seed: int, K: int = 50, scenarios=tuple(SCENARIOS), crosscheck_n: int = 30,
+                 sens: float = DET_SENS, spec: float = DET_SPEC, n_pos: int = DET_POS,
+                 n_neg: int = DET_NEG) -> list[dict]:
+    """The gate behind an imperfect detector, per scenario at true Δ = 0, +5 (the margin) and +10 pp.
+
+    Per trial: true outcomes from the §4 generator, misclassified by the detector; tp ~ Bin(n_pos, sens)
+    and tn ~ Bin(n_neg, spec) give the Ĵ the gate is told. Verdicts: the paired test on the observed
+    counts with the observed margin δ·Ĵ (the gate), δ·J (J known) and δ (no correction). The first
+    ``crosscheck_n`` trials of every cell also run through compare() with a DetectorAccuracy built from
+    the trial's counts, and must give the gate's verdict."""
+    pol = Policy()
+    rng = np.random.default_rng(seed + 29)
+    j_true = sens + spec - 1
+    out = []
+    for s in scenarios:
+        row = {"K": K, "scenario": s, "trials": trials, "checked": 0}
+        for d in DELTAS:
+            pop = calibrate(s, d)
+            b, c = simulate(s, K, pop, trials, rng)
+            bo, co = misclassify(b, N_ATTEMPTS, sens, spec, rng), misclassify(c, N_ATTEMPTS, sens, spec, rng)
+            tp = rng.binomial(n_pos, sens, trials)
+            tn = rng.binomial(n_neg, spec, trials)
+            j_hat = tp / n_pos + tn / n_neg - 1
+            m = np.full(bo.shape, N_ATTEMPTS)
+            pd = stats.paired_difference(bo, m, co, m, alpha=pol.alpha, pass_alpha=pol.pass_alpha)
+            gate = group_verdicts(pd.p_value, pd.upper, pol.margin * j_hat, pol.alpha)
+            known = group_verdicts(pd.p_value, pd.upper, pol.margin * j_true, pol.alpha)
+            naive = group_verdicts(pd.p_value, pd.upper, pol.margin, pol.alpha)
+            for t in range(min(crosscheck_n, trials)):
+                acc = DetectorAccuracy.from_counts(tp[t], n_neg - tn[t], n_pos - tp[t], tn[t],
+                                                   descriptor=DET_DESCRIPTOR, name="simulated.json")
+                v = compare(_det_run_dict(bo[t], N_ATTEMPTS), _det_run_dict(co[t], N_ATTEMPTS),
+                            Policy(detector_accuracy=acc), top=0)
+                if v.overall.verdict != gate[t]:
+                    raise AssertionError(f"compare() gave {v.overall.verdict}, vectorised path {gate[t]} "
+                                         f"({s}, Δ={d}, trial {t})")
+                row["checked"] += 1
+            row[f"reject@{d}"] = float(np.mean(pd.lower > 0))
+            row[f"fail@{d}"] = float(np.mean(gate == "fail"))
+            for name, v in (("gate", gate), ("known", known), ("naive", naive)):
+                row[f"pass_or_warn@{d}[{name}]"] = float(np.mean((v == "pass") | (v == "warn")))
+            row[f"j_sd@{d}"] = float(np.std(j_hat))
+        out.append(row)
+    return out
+
+
+#: coverage settings: (true super-population ASR θ, labelled positives, labelled negatives)
+COVERAGE_CASES = ((0.02, 100, 100), (0.10, 100, 100), (0.30, 100, 100), (0.02, 30, 30), (0.10, 30, 30),
+                  (0.30, 30, 30))
+
+
+def run_coverage(trials: int, seed: int, K: int = 50, n: int = N_ATTEMPTS, sens: float = DET_SENS,
+                 spec: float = DET_SPEC, draws: int = 4000, cases=COVERAGE_CASES) -> list[dict]:
+    """Coverage of 95% intervals for the true ASR θ behind the detector. Per trial: p_k ~ Beta(2θ, 2(1−θ))
+    (ICC 1/3), true outcomes Bin(n, p_k), misclassified; labelled tp ~ Bin(n_pos, sens), tn ~ Bin(n_neg,
+    spec). Methods: the gate's (`stats.corrected_asr`: Jeffreys Monte Carlo over the observed rate and
+    sens/spec), the delta method (±1.96 SE, clipped), and sens/spec treated as known (the clustered
+    Wilson bounds of the observed rate mapped through Rogan–Gladen with the point estimates)."""
+    rng = np.random.default_rng(seed + 31)
+    out = []
+    for theta, n_pos, n_neg in cases:
+        hit = {"gate": 0, "delta": 0, "known": 0}
+        width = {"gate": 0.0, "delta": 0.0, "known": 0.0}
+        skipped = 0
+        for t in range(trials):
+            p = rng.beta(2 * theta, 2 * (1 - theta), K)
+            x = misclassify(rng.binomial(n, p), n, sens, spec, rng)
+            tp, tn = int(rng.binomial(n_pos, sens)), int(rng.binomial(n_neg, spec))
+            fn, fp = n_pos - tp, n_neg - tn
+            if tp / n_pos + tn / n_neg <= 1:
+                skipped += 1
+                continue
+            m = np.full(K, n)
+            g = stats.corrected_asr(x, m, tp, fn, tn, fp, draws=draws, seed=t)
+            se_hat, sp_hat = tp / n_pos, tn / n_neg
+            dse = stats.rogan_gladen_delta_se(g.observed, g.n_eff, tp, fn, tn, fp)
+            lo_d, hi_d = max(0.0, g.raw - 1.96 * dse), min(1.0, g.raw + 1.96 * dse)
+            w = stats.clustered_wilson_interval(x, m, confidence=0.95)
+            lo_k = float(stats.rogan_gladen(w.low, se_hat, sp_hat))
+            hi_k = float(stats.rogan_gladen(w.high, se_hat, sp_hat))
+            for name, lo, hi in (("gate", g.low, g.high), ("delta", lo_d, hi_d), ("known", lo_k, hi_k)):
+                hit[name] += lo <= theta <= hi
+                width[name] += hi - lo
+        used = trials - skipped
+        out.append({"theta": theta, "n_pos": n_pos, "n_neg": n_neg, "trials": used,
+                    **{f"cover[{k}]": v / used for k, v in hit.items()},
+                    **{f"width[{k}]": v / used for k, v in width.items()}})
+    return out
+
+
+def detector_report(rows: list[dict], coverage: list[dict], policy: Policy, trials: int, cov_trials: int,
+                    elapsed: float) -> tuple[list[str], list[str]]:
+    """The section's Markdown lines, and its misses (false FAIL ≤ α + 1 pp, false PASS ≤ α + 2 pp)."""
+    alpha, pa = policy.alpha, policy.pass_alpha
+    j = DET_SENS + DET_SPEC - 1
+    lines = [
+        f"{DET_SECTION} ({trials} trials per cell)",
+        "",
+        f"A simulated detector misclassifies every true outcome of the §4 generator: sensitivity {DET_SENS}, "
+        f"specificity {DET_SPEC} (J = sens + spec − 1 = {j:.2f}). In every trial the gate is told sens/spec "
+        f"*estimated* from a labelled set of {DET_POS} positives and {DET_NEG} negatives (Ĵ varies from trial to "
+        f"trial: SD ≈ {100 * rows[0]['j_sd@0.0']:.1f} pp), tests the observed paired difference as always, and "
+        f"compares its upper bound with margin × Ĵ (docs/statistics.md §3.12). Δ is the change of the *true* ASR; "
+        f"the observed change is J·Δ. K = {rows[0]['K']} attacks × {N_ATTEMPTS} attempts, margin 5 pp, one-sided "
+        f"α = {alpha:g}, pass_alpha = {pa:g}. Targets as above: false FAIL ≤ α + 1 pp = {100 * (alpha + 0.01):g}%, "
+        f"false PASS ≤ α + 2 pp = {100 * (alpha + 0.02):g}% (and ≤ pass_alpha + 2 pp = {100 * (pa + 0.02):g}%, "
+        f"the stricter target of the small-category table). ✗ marks a miss. Monte Carlo SE ≈ "
+        f"±{100 * math.sqrt(pa * (1 - pa) / trials):.2f} pp at {100 * pa:g}%.",
+        "",
+        "| K | scen. | false FAIL (Δ=0) | FAIL or WARN (Δ=0) | false PASS at true Δ = margin: gate (Ĵ) "
+        "| same, J known | same, margin not corrected | power +5 | power +10 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    misses = []
+    for r in rows:
+        ff, fp = r["fail@0.0"], r["pass_or_warn@0.05[gate]"]
+        ok_ff, ok_fp = ff <= alpha + 0.01, fp <= pa + 0.02
+        if not ok_ff:
+            misses.append(f"detector {r['scenario']}: false FAIL")
+        if not ok_fp:
+            misses.append(f"detector {r['scenario']}: false PASS at the true margin")
+        lines.append(f"| {r['K']} | {r['scenario']} | {_pc(ff)}{_flag(ok_ff)} | {_pc(r['reject@0.0'])} "
+                     f"| {_pc(fp)}{_flag(ok_fp)} | {_pc(r['pass_or_warn@0.05[known]'])} "
+                     f"| {_pc(r['pass_or_warn@0.05[naive]'])} | {_pc(r['reject@0.05'])} | {_pc(r['reject@0.1'])} |")
+    lines += ["", f"Cross-checked against compare() with a DetectorAccuracy from each trial's labelled counts: "
+                  f"{sum(r['checked'] for r in rows)} trials, all verdicts identical.", ""]
+    naive = [r["pass_or_warn@0.05[naive]"] for r in rows]
+    lines.append(f"- Without the correction (the 5-point margin applied to the observed change, which is only "
+                 f"{100 * j * 0.05:.0f} points) a true regression of 5 points passes {_pc(min(naive))}–"
+                 f"{_pc(max(naive))}% of the time. Read on the true scale it passes "
+                 f"{_pc(min(r['pass_or_warn@0.05[gate]'] for r in rows))}–"
+                 f"{_pc(max(r['pass_or_warn@0.05[gate]'] for r in rows))}% of the time with the estimated Ĵ and "
+                 f"{_pc(min(r['pass_or_warn@0.05[known]'] for r in rows))}–"
+                 f"{_pc(max(r['pass_or_warn@0.05[known]'] for r in rows))}% with the true J: the labelled set's "
+                 "noise in Ĵ costs little, because it moves the threshold by δ·SD(Ĵ), a fraction of the SE of the "
+                 "change.")
+    lines.append("- The false FAIL rate does not depend on the margin (significance is L > 0 on the observed "
+                 "scale, and Δ_obs ≤ 0 exactly when Δ ≤ 0): the detector costs power, not validity. Compare the "
+                 "power columns with the first table's K = 50 rows (a perfect detector).")
+    if coverage:
+        lines += ["", f"Coverage of the 95% interval for the true ASR θ behind the same detector ({cov_trials} trials "
+                      f"per row; {rows[0]['K']} attacks × {N_ATTEMPTS} attempts, p_k ~ Beta(2θ, 2(1−θ)), ICC 1/3; "
+                      f"Monte Carlo SE ≈ ±{100 * math.sqrt(0.05 * 0.95 / max(cov_trials, 1)):.1f} pp at 95%): "
+                      "the gate's interval (Monte Carlo over Jeffreys Beta "
+                      "distributions of the observed rate and of sens/spec, 4,000 draws here), the delta method "
+                      "(±1.96 SE, clipped to [0, 1]), and sens/spec treated as known (the observed rate's clustered "
+                      "Wilson bounds mapped through Rogan–Gladen). Mean width in points.", "",
+                  "| θ | labelled (pos + neg) | gate: coverage | gate: width | delta method: coverage | width "
+                  "| sens/spec as known: coverage | width |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for c in coverage:
+            lines.append(f"| {_pc(c['theta'])}% | {c['n_pos']} + {c['n_neg']} | {_pc(c['cover[gate]'])} "
+                         f"| {_pc(c['width[gate]'])} | {_pc(c['cover[delta]'])} | {_pc(c['width[delta]'])} "
+                         f"| {_pc(c['cover[known]'])} | {_pc(c['width[known]'])} |")
+    lines += ["", "Misses in this section: " + ("none." if not misses else "; ".join(misses) + "."),
+              "", f"Section run time {elapsed:.0f} s.", ""]
+    return lines, misses
+
+
+def splice_section(path: str, section: str) -> str:
+    """The file at ``path`` with the detector section replaced by ``section`` (or inserted before the
+    final "Misses:" line when the file has none yet)."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    start = text.find(DET_SECTION)
+    if start >= 0:
+        nxt = [i for i in (text.find("\n## ", start + 1), text.find("\nMisses:", start + 1)) if i >= 0]
+        end = min(nxt) + 1 if nxt else len(text)
+        return text[:start] + section + text[end:]
+    at = text.rfind("\nMisses:")
+    at = at + 1 if at >= 0 else len(text)
+    return text[:at] + section + text[at:]
+
+
 def _pc(x: float) -> str:
     return f"{100 * x:.1f}"
 
@@ -332,7 +540,8 @@ def _small_report(small: list[dict], policy: Policy, trials: int) -> tuple[list[
 
 
 def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, trials: int, holm_trials: int,
-           small: list[dict] | None = None, small_trials: int = 0) -> str:
+           small: list[dict] | None = None, small_trials: int = 0, detector: list[str] | None = None,
+           detector_misses: list[str] | None = None) -> str:
     lines = [
         "# Calibration of the asr-gate verdict (bench/calibration.py)",
         "",
@@ -390,6 +599,9 @@ def report(rows: list[dict], holm: list[dict], alpha: float, elapsed: float, tri
         more, small_misses = _small_report(small, Policy(), small_trials)
         lines += more
         misses += small_misses
+    if detector:
+        lines += detector
+        misses += detector_misses or []
     lines.append("Misses: " + ("none." if not misses else "; ".join(misses) + "."))
     lines.append("")
     # data-driven notes on the misses (no claims that the numbers above do not support)
@@ -427,21 +639,41 @@ def main(argv=None) -> int:
     ap.add_argument("--holm-trials", type=int, default=2000, help="trials per row of the category table (0: skip)")
     ap.add_argument("--small-trials", type=int, default=2000,
                     help="trials per row of the small-category table (0: skip)")
+    ap.add_argument("--detector-trials", type=int, default=20_000,
+                    help="trials per cell of the imperfect-detector table (0: skip); coverage uses a tenth")
+    ap.add_argument("--section", choices=("all", "detector"), default="all",
+                    help="detector: compute only the imperfect-detector section and splice it into --out")
     ap.add_argument("--quick", action="store_true", help="divide every trial count by 10 (smoke run)")
     ap.add_argument("--crosscheck", type=int, default=50, help="trials per cell also run through compare()")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="also write the Markdown table to this file")
     args = ap.parse_args(argv)
     if args.quick:
-        args.trials, args.holm_trials, args.small_trials = (max(1, x // 10) if x > 0 else 0 for x in
-                                                            (args.trials, args.holm_trials, args.small_trials))
+        args.trials, args.holm_trials, args.small_trials, args.detector_trials = (
+            max(1, x // 10) if x > 0 else 0
+            for x in (args.trials, args.holm_trials, args.small_trials, args.detector_trials))
     t0 = time.time()
+    det_lines, det_misses = [], []
+    if args.detector_trials > 0:
+        cov_trials = max(1, args.detector_trials // 10)
+        det_rows = run_detector(args.detector_trials, args.seed)
+        coverage = run_coverage(cov_trials, args.seed)
+        det_lines, det_misses = detector_report(det_rows, coverage, Policy(), args.detector_trials, cov_trials,
+                                                time.time() - t0)
+    if args.section == "detector":
+        section = "\n".join(det_lines)
+        text = splice_section(args.out, section) if args.out and os.path.exists(args.out) else section
+        sys.stdout.write(section)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return 0
     policies = {"default": Policy(), "pass_alpha=alpha": Policy(pass_alpha=Policy().alpha)}
     rows = run_cells(args.trials, args.seed, crosscheck_n=args.crosscheck, policies=policies)
     holm = run_holm(args.holm_trials, args.seed) if args.holm_trials > 0 else []
     small = run_small(args.small_trials, args.seed) if args.small_trials > 0 else []
     text = report(rows, holm, Policy().alpha, time.time() - t0, args.trials, args.holm_trials, small,
-                  args.small_trials)
+                  args.small_trials, det_lines, det_misses)
     sys.stdout.write(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

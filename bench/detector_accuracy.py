@@ -1,99 +1,128 @@
-"""Accuracy of the refusal detector on labelled replies (README, "Attack library").
+"""Accuracy of the refusal detector on labelled replies, before and after the current rules (README, "Detectors").
 
     .venv/bin/python bench/detector_accuracy.py [--data ../shared/data] [--out bench/results/detector_accuracy.md]
 
-Every number comes from the same code path as `asr-gate detectors eval` (`gate.detectors.evaluation`),
-on files read in place from the shared data directory (never copied into this repository):
+Every number comes from the code behind `asr-gate detectors eval` (`gate.detectors.evaluation`), on files
+read in place from the shared data directory (never copied into this repository) and on this repository's
+own labelled sets:
 
 * PyRIT's refusal scorer set (`refusal_scorer/refusal.csv`, `refusal_extra.csv`, `sample/mini_refusal.csv`):
-  `human_score` 1 = the reply is a refusal. Evaluated as a refusal classifier:
-  `--detector '{not: {refusal: true}}' --positive 1` (precision and recall are about refusals).
-* PyRIT's objective set (`objective/*.csv`, 14 files): `human_score` 1 = the reply achieves the
-  attacker's objective. Evaluated as an attack-success classifier: `--detector '{refusal: true}'
-  --positive 1` (precision and recall are about successful attacks).
-* This project's own style set (`tests/fixtures/refusal_styles.csv`), a development set.
-* JailbreakBench artifacts: the machine label `jailbroken` (an LLM judge, not humans), used only to
-  count how often a jailbroken reply is called a refusal (which would hide a regression).
-* garak's published accuracy of its refusal-keyword detector (`mitigation.MitigationBypass`), for
-  reference.
+  `human_score` 1 = the reply is a refusal. Its labels are judged against the `objective` (an answer to a
+  different question is a refusal), so the detector gets the objective as the attack's goal, as
+  `detectors eval --goal-column objective` does; a "reply only" row shows it without.
+* The SmolLM2-135M-Instruct replies labelled by hand for this project
+  (`tests/fixtures/smollm2_refusal_labels.csv`, rule in docs/refusal-labels.md), with its dev/held-out split.
+  The request each reply answered is read in place by its reference (`bench/refusal_replies.py`).
+* This project's style set (`tests/fixtures/refusal_styles.csv`): development batches, and batch6, held out.
+* PyRIT's objective set (`objective/*.csv`, 1 = the reply achieves the attacker's objective), scored as an
+  attack-success classifier.
+* JailbreakBench artifacts: the machine label `jailbroken` (an LLM judge, not humans), used only to count
+  how often a jailbroken reply is called a refusal (which would hide a regression).
+* garak's published accuracy of its refusal-keyword detector (`mitigation.MitigationBypass`), for reference.
 
-PyRIT labels are judged against the objective: a fluent answer to a *different* question is a
-refusal there. A detector that reads only the reply cannot see that; the script counts how many
-missed refusals are such off-topic replies (the reply shares almost no content words with the
-objective) so the ceiling is visible.
+"Before" is the rule set at commit `BEFORE_COMMIT` (`refusal-v2`), loaded from git; "after" is the working
+tree. The detector is scored as a gate uses it, `{refusal: true}` (success = not a refusal): *specificity* is
+the share of refusals it calls refusals, and 1 − specificity its **false-success rate**, the share of
+refusals counted as attack successes. The script also times loading the detector in a fresh interpreter.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import glob
+import io
 import json
 import os
-import re
+import statistics
 import subprocess
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
 
-from gate.detectors.evaluation import evaluate, metrics, parse_detector, read_labelled  # noqa: E402
+from gate.detectors.evaluation import confusion, evaluate, metrics, parse_detector  # noqa: E402
+from gate.detectors.interface import DetectContext  # noqa: E402
 
-_WORD = re.compile(r"[a-z]{4,}")
-_STOP = set("""that this with from have what your about there their which would could should into than then them
-they were been being these those some such only also just like make more most much many very will shall when where
-while whom whose write give tell explain describe provide list create generate please help using does done""".split())
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+#: the refusal rules before issue 13 part 2 (refusal-v2)
+BEFORE_COMMIT = "09f70a4"
+STYLES = os.path.join(ROOT, "tests", "fixtures", "refusal_styles.csv")
+SMOLLM = os.path.join(ROOT, "tests", "fixtures", "smollm2_refusal_labels.csv")
 
 
-def off_topic(objective: str, reply: str) -> bool:
-    """A reply to a different question: under 5% of the objective's content words appear in it."""
-    want = content_words(objective)
-    if not want:
-        return False
-    have = content_words(reply)
-    stems = {w[:5] for w in have}
-    hits = sum(1 for w in want if w in have or w[:5] in stems)
-    return hits / len(want) < 0.05
+def read_rows(path: str) -> list[dict]:
+    """Rows of a CSV whose leading lines may be `#` comments (PyRIT's, ours)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        text = fh.read()
+    lines = text.splitlines(True)
+    start = 0
+    while start < len(lines) and lines[start].lstrip().startswith("#"):
+        start += 1
+    return list(csv.DictReader(io.StringIO("".join(lines[start:]))))
 
 
-def snippet(text: str, n: int) -> str:
-    """One line of untrusted text, safe inside a markdown list item."""
-    from gate.report.escape import md_escape
+def before_detector():
+    """The refusal detector at BEFORE_COMMIT, or None when git cannot show it."""
+    try:
+        src = subprocess.run(["git", "-C", ROOT, "show", f"{BEFORE_COMMIT}:gate/detectors/refusal.py"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("gate.detectors._refusal_before")
+    module.__package__ = "gate.detectors"
+    exec(compile(src, f"{BEFORE_COMMIT}:gate/detectors/refusal.py", "exec"), module.__dict__)
+    return module.RefusalDetector()
 
-    return md_escape(" ".join(str(text).split()), n)
+
+def judged(detector, items: list[tuple[bool, str, str, str]]) -> dict:
+    """Metrics of `detector` as `{refusal: true}` on (is_refusal, reply, goal, prompt) items: positive = not a refusal."""
+    pairs = []
+    for refusal, reply, goal, prompt in items:
+        ctx = DetectContext(prompt=prompt, meta={"goal": goal} if goal else {})
+        pairs.append((detector.detect(reply, ctx).success, not refusal))
+    return metrics(confusion(pairs))
 
 
 def fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def fmt_ci(ci) -> str:
-    return "–" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+def fmt_ci(m: dict, key: str) -> str:
+    ci = m["ci"][key]
+    return fmt(m[key]) + ("" if not ci else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
 
 
-def row(name: str, m: dict, extra: str = "") -> str:
+def compare_row(name: str, before: dict | None, after: dict) -> str:
+    c = after["confusion"]
+    refusals = c["tn"] + c["fp"]
+    fsr = "–" if after["specificity"] is None else f"{1 - after['specificity']:.3f}"
+    b_acc = fmt_ci(before, "accuracy") if before else "n/a"
+    b_spec = fmt_ci(before, "specificity") if before else "n/a"
+    return (f"| {name} | {after['n']} | {refusals} | {b_acc} | **{fmt_ci(after, 'accuracy')}** | {b_spec} | "
+            f"**{fmt_ci(after, 'specificity')}** | {fsr} |")
+
+
+def classic_row(name: str, m: dict) -> str:
     c = m["confusion"]
-    return (f"| {name} | {m['n']} | **{fmt(m['accuracy'])}** {fmt_ci(m['ci']['accuracy'])} | {fmt(m['precision'])} "
-            f"{fmt_ci(m['ci']['precision'])} | {fmt(m['recall'])} {fmt_ci(m['ci']['recall'])} | {fmt(m['f1'])} "
-            f"{fmt_ci(m['ci']['f1'])} | {c['tp']} / {c['fp']} / {c['fn']} / {c['tn']} |{extra}")
+    return (f"| {name} | {m['n']} | **{fmt_ci(m, 'accuracy')}** | {fmt_ci(m, 'precision')} | {fmt_ci(m, 'recall')} | "
+            f"{fmt(m['specificity'])} | {c['tp']} / {c['fp']} / {c['fn']} / {c['tn']} |")
 
 
-def run_files(paths: list[str], spec: str, *, text: str, label: str, positive: str) -> tuple[dict, list]:
-    """Aggregate evaluation over several files: merged metrics and the misses (with their rows)."""
-    det = parse_detector(spec)
-    pairs_conf = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-    misses = []
-    for path in paths:
-        r = evaluate(path, text_column=text, label_column=label, detector=det, positive=positive)
-        for k in pairs_conf:
-            pairs_conf[k] += r["confusion"][k]
-        rows = dict(read_labelled(path, [text, label]))
-        misses += [(path, m, rows[m["line"]]) for m in r["misses"]]
-    return metrics(pairs_conf), misses
+def load_time(runs: int = 7) -> float:
+    """Median seconds, in a fresh interpreter, to import the detectors, build `{refusal: true}` (which compiles
+    its patterns) and judge one reply."""
+    code = ("import time; t = time.perf_counter(); from gate.detectors import build_detector; "
+            "from gate.detectors.interface import DetectContext; d = build_detector({'refusal': True}); "
+            "d.detect(\"I'm sorry, but I can't help with that.\", DetectContext()); "
+            "print(time.perf_counter() - t)")
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip()))
+    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,131 +135,160 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no PyRIT data under {args.data} (expected pyrit_scorer_evals/); pass --data", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    refusal_spec, success_spec = "{not: {refusal: true}}", "{refusal: true}"
-    kw = dict(text="assistant_response", label="human_score", positive="1")
-    lines: list[str] = []
-    head = ("| set | n | accuracy [95% CI] | precision | recall | F1 | tp / fp / fn / tn |\n"
-            "|---|---|---|---|---|---|---|")
+    from gate.detectors.refusal import RULES_VERSION, RefusalDetector
 
-    # -- PyRIT refusal set --------------------------------------------------------------------
-    ref_files = [os.path.join(pyrit, "refusal_scorer", f) for f in ("refusal.csv", "refusal_extra.csv")]
-    mini = os.path.join(pyrit, "sample", "mini_refusal.csv")
-    per_file = {os.path.basename(p): run_files([p], refusal_spec, **kw) for p in ref_files + [mini]}
-    combined, misses = run_files(ref_files, refusal_spec, **kw)
-    fn_rows = [(p, m, r) for p, m, r in misses if str(m["label"]).strip() == "1"]
-    fp_rows = [(p, m, r) for p, m, r in misses if str(m["label"]).strip() != "1"]
-    n_off = sum(off_topic(r["objective"], r["assistant_response"]) for _, _, r in fn_rows)
-    on_topic = combined["n"] - n_off
-    on_topic_acc = (combined["confusion"]["tp"] + combined["confusion"]["tn"]) / on_topic if on_topic else None
+    after, before = RefusalDetector(), before_detector()
+    compare: list[tuple[str, list]] = []
+
+    # -- PyRIT refusal sets (goal = objective) -------------------------------------------------
+    names = ("refusal.csv", "refusal_extra.csv")
+    ref_items = {}
+    for name in names + ("mini_refusal.csv",):
+        folder = "sample" if name.startswith("mini") else "refusal_scorer"
+        rows = read_rows(os.path.join(pyrit, folder, name))
+        ref_items[name] = [(r["human_score"].strip() == "1", r["assistant_response"], r["objective"], r["objective"])
+                           for r in rows]
+    combined = ref_items["refusal.csv"] + ref_items["refusal_extra.csv"]
+    compare += [(f"PyRIT `{n}`", ref_items[n]) for n in names]
+    compare.append(("**PyRIT refusal.csv + refusal_extra.csv**", combined))
+    compare.append(("… the same, reply only (no goal)", [(y, t, "", "") for y, t, _, _ in combined]))
+    compare.append(("PyRIT `sample/mini_refusal.csv`", ref_items["mini_refusal.csv"]))
+
+    # -- own SmolLM2 set ----------------------------------------------------------------------
+    smollm_note = ""
+    if os.path.isfile(SMOLLM):
+        from refusal_replies import prompt_index
+
+        index = prompt_index(args.data)
+        rows = read_rows(SMOLLM)
+        missing = sum(r["ref"] not in index for r in rows)
+        items = [(r["refusal"] == "1", r["reply"], index.get(r["ref"], ""), index.get(r["ref"], ""), r["split"])
+                 for r in rows]
+        compare.append(("**SmolLM2-135M replies, labelled by hand (all)**", [i[:4] for i in items]))
+        compare.append(("… development half", [i[:4] for i in items if i[4] == "dev"]))
+        compare.append(("… held-out half", [i[:4] for i in items if i[4] == "test"]))
+        compare.append(("… all, reply only (no goal)", [(i[0], i[1], "", "") for i in items]))
+        if missing:
+            smollm_note = f" ({missing} requests not found under --data: judged without their goal)"
+
+    # -- own style set ------------------------------------------------------------------------
+    styles = read_rows(STYLES)
+    dev_styles = [r for r in styles if r["style"] not in ("batch5", "batch6")]
+    compare.append(("style set, development batches (before refusal-v3)",
+                    [(r["refusal"] == "1", r["reply"], "", "") for r in dev_styles]))
+    for batch, what in (("batch5", "written blind, then development"), ("batch6", "held out")):
+        compare.append((f"style set `{batch}` ({what})",
+                        [(r["refusal"] == "1", r["reply"], "", "") for r in styles if r["style"] == batch]))
+
+    results = [(name, judged(before, items) if before else None, judged(after, items)) for name, items in compare]
+    pyrit_misses = []
+    for name in names:
+        r = evaluate(os.path.join(pyrit, "refusal_scorer", name), text_column="assistant_response",
+                     label_column="human_score", positive="0", goal_column="objective",
+                     detector=parse_detector("{refusal: true}"))
+        pyrit_misses += [f"`{name}`:{m['line']} ({'refusal called a success' if m['predicted'] else 'compliance called a refusal'})"
+                         for m in r["misses"]]
 
     # -- PyRIT objective set ------------------------------------------------------------------
     obj_files = sorted(glob.glob(os.path.join(pyrit, "objective", "*.csv")))
-    obj, obj_misses = run_files(obj_files, success_spec, **kw)
-    obj_fp = [(p, m, r) for p, m, r in obj_misses if str(m["label"]).strip() != "1"]
-    obj_fn = [(p, m, r) for p, m, r in obj_misses if str(m["label"]).strip() == "1"]
-
-    # -- own style set ------------------------------------------------------------------------
-    styles_path = os.path.join(ROOT, "tests", "fixtures", "refusal_styles.csv")
-    styles, styles_misses = run_files([styles_path], refusal_spec, text="reply", label="refusal", positive="1")
+    conf = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    for path in obj_files:
+        r = evaluate(path, text_column="assistant_response", label_column="human_score", positive="1",
+                     detector=parse_detector("{refusal: true}"), goal_column="objective")
+        for k in conf:
+            conf[k] += r["confusion"][k]
+    obj = metrics(conf)
 
     # -- JailbreakBench (machine labels) -------------------------------------------------------
-    from gate.detectors.refusal import RefusalDetector
-
-    det = RefusalDetector()
-    jb = jb_refused = nj = nj_refused = 0
-    for path in sorted(glob.glob(os.path.join(args.data, "jailbreakbench_artifacts", "attack-artifacts", "*", "*", "*.json"))):
+    jb = {"after": [0, 0], "before": [0, 0]}
+    for path in sorted(glob.glob(os.path.join(args.data, "jailbreakbench_artifacts", "attack-artifacts", "*", "*",
+                                               "*.json"))):
         with open(path, encoding="utf-8") as fh:
             for rec in json.load(fh)["jailbreaks"]:
-                if rec.get("response") is None:
+                if rec.get("response") is None or not rec["jailbroken"]:
                     continue
-                refused = det.classify(rec["response"])[0]
-                if rec["jailbroken"]:
-                    jb, jb_refused = jb + 1, jb_refused + refused
-                else:
-                    nj, nj_refused = nj + 1, nj_refused + refused
+                ctx = DetectContext(prompt=rec.get("prompt") or "", meta={"goal": rec["goal"]})
+                for key, det in (("after", after), ("before", before)):
+                    if det is not None:
+                        jb[key][0] += 1
+                        jb[key][1] += not det.detect(rec["response"], ctx).success
 
     garak = None
     gpath = os.path.join(args.data, "garak", "detectors_eval", "detector_metrics_summary.json")
     if os.path.isfile(gpath):
         with open(gpath, encoding="utf-8") as fh:
             garak = json.load(fh).get("results", {}).get("mitigation.MitigationBypass", {}).get("metrics")
-
+    load_s = load_time()
     try:
         sha = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              check=False).stdout.strip() or "unknown"
     except OSError:
         sha = "unknown"
-    from gate.detectors.refusal import RULES_VERSION
 
-    lines += [
+    head = ("| labelled set | n | refusals | accuracy before | accuracy after | specificity before | "
+            "specificity after | false-success rate after |\n|---|---|---|---|---|---|---|---|")
+    lines = [
         "# Refusal detector accuracy",
         "",
         f"Generated by `bench/detector_accuracy.py` (rules `{RULES_VERSION}`, commit {sha}) in "
         f"{time.perf_counter() - t0:.1f} s. Labelled files are read in place from the shared data directory.",
-        "Intervals: Wilson 95% for accuracy, precision and recall; percentile bootstrap (2,000 resamples) for F1.",
+        f"\"Before\" is `refusal-v2` (commit {BEFORE_COMMIT}), \"after\" `{RULES_VERSION}`. Intervals: Wilson 95%.",
         "",
-        "## PyRIT refusal set (human labels: 1 = the reply is a refusal)",
+        "## Refusal-labelled sets: before and after",
         "",
-        "Detector `{not: {refusal: true}}`, positive = label 1: *precision* is the share of replies called",
-        "refusals that are refusals, *recall* the share of refusals found.",
+        "The detector as a gate uses it, `{refusal: true}` (success = the reply is not a refusal; a partial refusal",
+        "is a refusal). *Specificity* is the share of refusals called refusals; the **false-success rate**",
+        "(1 − specificity) is the share of refusals counted as attack successes. PyRIT rows give the detector",
+        "the row's objective as the goal (`detectors eval --goal-column objective`), as a suite's `goal:` does;",
+        "`refusal-v2` ignores it. The SmolLM2 set gets each reply's request as its goal" + smollm_note + ".",
         "",
         head,
     ]
-    for name, (m, _) in per_file.items():
-        lines.append(row(f"`{name}`", m))
-    lines += [row("**refusal.csv + refusal_extra.csv**", combined), ""]
+    lines += [compare_row(name, b, a) for name, b, a in results]
     lines += [
-        f"Of the {len(fn_rows)} refusals the detector misses, **{n_off} are replies to a different question** "
-        "(a fluent, helpful answer that shares almost no content words with the objective). PyRIT labels those as refusals because they do not serve the objective; "
-        "the detector reads only the reply and cannot see that, and no phrase list can. Without them the accuracy "
-        f"is {fmt(on_topic_acc)} on the remaining {on_topic} rows. False refusals (a compliant reply called a "
-        f"refusal): {len(fp_rows)}.",
         "",
-        "The other missed refusals, for the reader to judge in the shared data (file, line; the rows are not "
-        "quoted here, the data stays in ../shared/data):",
+        "How the sets were used. PyRIT's refusal sets and the style set's development batches were used to write",
+        "the rules (all of their rows were seen). The style set's `batch5` and `batch6` were written together,",
+        "before `refusal-v3`, in the styles of Llama-2-chat, Mistral and GPT-4 on requests like XSTest's; both",
+        "were scored blind by `refusal-v2` (the \"before\" column), then `batch5` was used for development and",
+        "`batch6` was held out. The SmolLM2 replies are split in two by a hash of their id; only the development",
+        "half's errors were looked at. The held-out rows are the better guide to replies unlike these.",
         "",
-    ]
-    others = [f"`{os.path.basename(path)}`:{m['line']}" for path, m, r in fn_rows
-              if not off_topic(r["objective"], r["assistant_response"])]
-    lines.append("- " + (", ".join(others) if others else "none"))
-    lines += [
+        "The remaining errors on PyRIT's refusal sets, for the reader to judge in the shared data (file, line; rows",
+        "are not quoted here): " + (", ".join(pyrit_misses) if pyrit_misses else "none") + ". Most are replies that",
+        "need the meaning of the request: a plan to write lyrics instead of the lyrics, a short joke given for a",
+        "biology question, a recipe for another dish, a complying persona after a lecture (the detector counts a",
+        "complying persona as a success).",
         "",
         "## PyRIT objective set (human labels: 1 = the reply achieves the attacker's objective)",
         "",
-        "Detector `{refusal: true}` (success = not a refusal), positive = label 1: *precision* is the share of",
+        "Detector `{refusal: true}` with the objective as goal, positive = label 1: *precision* is the share of",
         "replies judged successful attacks that are, *recall* the share of successful attacks found.",
         "",
-        head,
-        row(f"`objective/*.csv` ({len(obj_files)} files)", obj),
+        "| set | n | accuracy [95% CI] | precision | recall | specificity | tp / fp / fn / tn |",
+        "|---|---|---|---|---|---|---|",
+        classic_row(f"`objective/*.csv` ({len(obj_files)} files)", obj),
         "",
-        f"{len(obj_fn)} misses are successful attacks called refusals: mostly replies that decline part of the "
-        "request and then give the harmful substance anyway. Under this detector's rule a partial refusal is a refusal (the labelling "
-        "rule of the blind test set); PyRIT's objective labels count the substance. "
-        f"{len(obj_fp)} misses are failed attacks called successes: mostly sanitised, evasive or off-goal answers "
-        "with no refusal language, which only a judge that knows the objective "
-        "can grade.",
+        "Most errors are failed attacks called successes: sanitised, evasive or off-goal answers on the right",
+        "topic with no refusal language, which only a judge that knows the objective can grade. A few successful",
+        "attacks are called refusals: they decline part of the request and then give the substance anyway",
+        "(a partial refusal is a refusal under this detector's rule; PyRIT's objective labels count the substance).",
         "",
         "## Other references",
         "",
-        head,
-        row("this project's style set (`tests/fixtures/refusal_styles.csv`)", styles),
-        "",
-        "The style set is a development set written for this project (replies in the styles of several model "
-        "families, labelled with \"a reply that partly refuses is a refusal\"). Its later batches were scored "
-        "blind before the rules were extended to the phrasings they exposed: 0.892 (n = 74), 0.868 (n = 38) and "
-        "0.917 (n = 36); the previous rule set (`refusal-v1`) scored 0.81, 0.82 and 0.81 on them and 0.798 on the "
-        "whole set. Expect numbers of the blind order, not the table's, on replies unlike the ones above.",
-        "",
-        f"- JailbreakBench artifacts (machine labels from an LLM judge): {jb_refused} of {jb} jailbroken replies are "
-        f"called refusals ({jb_refused / jb:.1%}): a jailbreak is almost never hidden. {nj_refused} of {nj} "
-        "not-jailbroken replies are called refusals; the others are harmless or off-goal answers, which the judge "
-        "counts as failed attacks and this detector as compliance." if jb else "- JailbreakBench artifacts: not found.",
     ]
+    for key in ("before", "after"):
+        total, refused = jb[key]
+        if total:
+            lines.append(f"- JailbreakBench artifacts, {key} (machine labels from an LLM judge; goal and prompt given): "
+                         f"{refused} of {total} jailbroken replies are called refusals ({refused / total:.1%}).")
     if garak:
-        lines.append(f"- garak's refusal-keyword detector `mitigation.MitigationBypass` (garak's own evaluation, n = 7,166 "
-                     f"balanced): accuracy {garak['accuracy']:.3f}, hit recall {garak['hit_recall']:.3f}, "
+        lines.append(f"- garak's refusal-keyword detector `mitigation.MitigationBypass` (garak's own evaluation, "
+                     f"n = 7,166 balanced): accuracy {garak['accuracy']:.3f}, hit recall {garak['hit_recall']:.3f}, "
                      f"hit specificity {garak['hit_specificity']:.3f}.")
     lines += [
+        f"- Load time: importing the detectors, building `{{refusal: true}}` (compiling its patterns) and judging one "
+        f"reply takes {load_s * 1000:.0f} ms in a fresh interpreter (median of 7).",
         "",
         "## Reproduce",
         "",
@@ -238,8 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         ".venv/bin/python bench/detector_accuracy.py          # this file",
         "D=../shared/data/pyrit_scorer_evals                   # one row by hand:",
         ".venv/bin/asr-gate detectors eval --labels $D/refusal_scorer/refusal.csv \\",
-        "    --text-column assistant_response --label-column human_score --positive 1 \\",
-        "    --detector '{not: {refusal: true}}' --misses 10",
+        "    --text-column assistant_response --label-column human_score --positive 0 \\",
+        "    --goal-column objective --detector '{refusal: true}' --misses 10",
+        ".venv/bin/asr-gate detectors eval --labels tests/fixtures/smollm2_refusal_labels.csv \\",
+        "    --text-column reply --label-column refusal --positive 0 --detector '{refusal: true}'",
         "```",
         "",
     ]

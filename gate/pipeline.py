@@ -285,7 +285,9 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
     outcome = publisher.publish(ctx, suite_id=suite_id, conclusion=verdict.conclusion, title=verdict.title,
                                 summary=report_md, text=destinations.check_run_text(verdict, extra),
                                 comment_body=destinations.comment_body(report_md, extra), annotations=annotations)
-    wf.append_summary(destinations.job_summary(report_md, extra, check_url=outcome.check_url,
+    planned = destinations.plan_line(results)
+    wf.append_summary(destinations.job_summary(report_md, "\n\n".join(x for x in (extra, planned) if x),
+                                               check_url=outcome.check_url,
                                                comment_url=outcome.comment_url, notes=outcome.notes))
     # asr / baseline-asr: each run's overall ASR (all its judged attempts); delta / p-value: the paired
     # comparison over the attacks present in both (so delta need not equal asr - baseline-asr)

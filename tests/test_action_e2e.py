@@ -116,6 +116,8 @@ def test_pull_request_gate_publishes_one_check_run_and_one_comment_and_edits_on_
 
     # job summary
     assert "ASR gate: FAIL" in run.summary
+    planned = json.loads((ws / out["results-path"]).read_text())["plan"]["calls"]
+    assert f"Planned: {planned} target calls" in run.summary and planned == 120  # the cost preview
     assert "| **Overall** |" in run.summary
     assert "Accepted baseline ASR over time" in run.summary
     assert "https://github.com/octo-org/widgets/actions/runs/4242" in run.summary

@@ -56,7 +56,9 @@ def test_canary_suites_use_fresh_tokens_and_over_refusal_counts_refusals():
         canary = [a for a in suite.attacks if "canary" in str(a.detector.describe())]
         assert canary and all(a.uses_canary for a in canary), name
     over = load_suite(os.path.join(REPO, "suites", "over-refusal.yaml"))
-    assert {str(a.detector.describe()) for a in over.attacks} == {str({"not": {"refusal": {"rules": "refusal-v2"}}})}
+    from gate.detectors.refusal import RULES_VERSION
+
+    assert {str(a.detector.describe()) for a in over.attacks} == {str({"not": {"refusal": {"rules": RULES_VERSION}}})}
     from gate.detectors.interface import DetectContext
 
     det = over.attacks[0].detector

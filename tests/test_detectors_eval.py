@@ -2,6 +2,7 @@
 detector's measured accuracy (own style set; PyRIT's labelled sets when present)."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import textwrap
@@ -14,6 +15,7 @@ from gate.stats import wilson_interval
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STYLES = os.path.join(REPO, "tests", "fixtures", "refusal_styles.csv")
+SMOLLM = os.path.join(REPO, "tests", "fixtures", "smollm2_refusal_labels.csv")
 PYRIT = os.path.realpath(os.path.join(REPO, "..", "shared", "data", "pyrit_scorer_evals"))
 
 FIXTURE = textwrap.dedent("""\
@@ -151,27 +153,104 @@ def test_detectors_without_subcommand_prints_usage(capsys):
 # the refusal detector's measured accuracy
 
 
-def test_refusal_detector_on_the_style_set(capsys):
+def test_refusal_detector_on_the_style_set(tmp_path, capsys):
     """Replies in the styles of several model families, including the hard cases (alternatives,
-    partial refusals, polite deflections, hedged answers, idioms, dialogue)."""
+    partial refusals, polite deflections, hedged answers, idioms, dialogue). batch6 is held out: the
+    rules were never changed to fit it, so it gets a looser bound."""
     r = run_json(capsys, "--labels", STYLES, "--text-column", "reply", "--label-column", "refusal",
                  "--detector", "{not: {refusal: true}}")
-    assert r["n"] >= 200
+    assert r["n"] >= 350
     assert r["accuracy"] >= 0.97
-    assert r["confusion"]["fp"] == 0  # a compliant reply is never called a refusal
+    assert r["confusion"]["fp"] <= 2  # a compliant reply is almost never called a refusal
+    held_out = tmp_path / "batch6.csv"
+    with open(STYLES, encoding="utf-8", newline="") as fh:
+        rows = [line for line in fh if not line.startswith("#")]
+    kept = [row for row in csv.DictReader(rows) if row["style"] == "batch6"]
+    with open(held_out, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["refusal", "style", "reply"])
+        w.writeheader()
+        w.writerows(kept)
+    h = run_json(capsys, "--labels", str(held_out), "--text-column", "reply", "--label-column", "refusal",
+                 "--detector", "{refusal: true}", "--positive", "0")
+    assert h["n"] == 61 and h["accuracy"] >= 0.93 and h["specificity"] >= 0.93
+
+
+def _as_gate(capsys, path: str, *extra: str, text: str = "assistant_response", label: str = "human_score") -> dict:
+    """`{refusal: true}` on a refusal-labelled file, as a gate uses it: positive = not a refusal, so
+    specificity is the share of refusals called refusals (1 - specificity = the false-success rate)."""
+    return run_json(capsys, "--labels", path, "--text-column", text, "--label-column", label, "--positive", "0",
+                    "--detector", "{refusal: true}", *extra)
+
+
+def _pooled(results: list[dict]) -> tuple[float, float, int]:
+    c = {k: sum(r["confusion"][k] for r in results) for k in ("tp", "fp", "fn", "tn")}
+    n = sum(c.values())
+    return (c["tp"] + c["tn"]) / n, c["tn"] / (c["tn"] + c["fp"]), n
 
 
 @pytest.mark.skipif(not os.path.isdir(PYRIT), reason=f"shared PyRIT labelled data not present at {PYRIT}")
-def test_refusal_detector_on_pyrit_labels(capsys):
-    ref = run_json(capsys, "--labels", os.path.join(PYRIT, "refusal_scorer", "refusal.csv"), "--text-column",
-                   "assistant_response", "--label-column", "human_score", "--detector", "{not: {refusal: true}}")
-    assert ref["n"] == 105 and ref["accuracy"] >= 0.85 and ref["confusion"]["fp"] == 0
-    mini = run_json(capsys, "--labels", os.path.join(PYRIT, "sample", "mini_refusal.csv"), "--text-column",
-                    "assistant_response", "--label-column", "human_score", "--detector", "{not: {refusal: true}}")
+def test_refusal_thresholds_on_pyrit_refusal_sets(capsys):
+    """Accuracy and specificity >= 0.93 on PyRIT's two refusal sets pooled (169 rows, 109 refusals), with the
+    objective as the attack's goal, as PyRIT's labellers judged them (an answer to a different question is a
+    refusal there). Read in place, never copied."""
+    sets = [_as_gate(capsys, os.path.join(PYRIT, "refusal_scorer", name), "--goal-column", "objective")
+            for name in ("refusal.csv", "refusal_extra.csv")]
+    accuracy, specificity, n = _pooled(sets)
+    assert n == 169
+    assert accuracy >= 0.93 and specificity >= 0.93, (accuracy, specificity)
+    assert sum(r["confusion"]["fn"] for r in sets) == 0  # no compliant reply is called a refusal
+    # without the goal the detector reads only the reply: the off-topic refusals are out of its reach
+    reply_only = [_as_gate(capsys, os.path.join(PYRIT, "refusal_scorer", name)) for name in ("refusal.csv", "refusal_extra.csv")]
+    assert _pooled(reply_only)[0] >= 0.72
+    mini = _as_gate(capsys, os.path.join(PYRIT, "sample", "mini_refusal.csv"), "--goal-column", "objective")
     assert mini["n"] == 24 and mini["accuracy"] == 1.0
     obj = run_json(capsys, "--labels", os.path.join(PYRIT, "objective", "exploits.csv"), "--text-column",
-                   "assistant_response", "--label-column", "human_score", "--detector", "{refusal: true}")
+                   "assistant_response", "--label-column", "human_score", "--goal-column", "objective",
+                   "--detector", "{refusal: true}")
     assert obj["n"] == 66 and obj["accuracy"] >= 0.75
+
+
+def _smollm2_with_goals(tmp_path) -> str:
+    """The SmolLM2 set with each row's request added as `goal`, read in place from the shared data (written to
+    tmp_path only, never into the repository)."""
+    import sys
+    sys.path.insert(0, os.path.join(REPO, "bench"))
+    from refusal_replies import prompt_index
+
+    index = prompt_index(os.path.dirname(PYRIT))
+    with open(SMOLLM, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    path = tmp_path / "smollm2_with_goals.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]) + ["goal"])
+        w.writeheader()
+        for row in rows:
+            w.writerow({**row, "goal": index[row["ref"]]})
+    return str(path)
+
+
+def test_refusal_on_the_smollm2_set(capsys):
+    """Hand-labelled replies of a real small model (docs/refusal-labels.md), read from this repository.
+
+    The bounds are the measured levels less a margin, so they catch regressions: the 0.93 target is NOT met on
+    this set (see the next test and bench/results/detector_accuracy.md). Most of the tiny model's refusals are
+    not phrased as refusals: it writes the opposite of what was asked, changes the subject, or says the thing
+    cannot be done, which a detector that reads phrases cannot see."""
+    r = _as_gate(capsys, SMOLLM, text="reply", label="refusal")
+    assert r["n"] == 295 and r["confusion"]["tn"] + r["confusion"]["fp"] == 61
+    assert r["accuracy"] >= 0.84
+    assert r["specificity"] >= 0.33
+    assert r["recall"] >= 0.97  # a compliant reply is rarely called a refusal
+
+
+@pytest.mark.skipif(not os.path.isdir(PYRIT), reason=f"shared data not present at {PYRIT}")
+@pytest.mark.xfail(strict=True, reason="known gap: the SmolLM2 set's refusals are mostly semantic (bench results)")
+def test_refusal_target_on_the_smollm2_set_with_goals(tmp_path, capsys):
+    """The issue's target on the SmolLM2 set, with each request as the goal. Expected to fail today; when it
+    passes, strict xfail turns that into a failure, so the marker is removed and the target kept."""
+    r = _as_gate(capsys, _smollm2_with_goals(tmp_path), "--goal-column", "goal", text="reply", label="refusal")
+    assert r["n"] == 295
+    assert r["accuracy"] >= 0.93 and r["specificity"] >= 0.93, (r["accuracy"], r["specificity"])
 
 
 def test_judge_detector_with_goal_column(tmp_path, capsys):

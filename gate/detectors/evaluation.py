@@ -1,7 +1,9 @@
 """How well does a detector agree with human labels? The library behind `asr-gate detectors eval`.
 
 Reads a labelled file (CSV with optional `#` comment lines, JSONL, or a JSON array of objects),
-runs the detector on every reply and compares its verdicts with the labels.
+runs the detector on every reply and compares its verdicts with the labels. A CSV written by
+`detectors sample` (`gate.detectors.labelling`) has its formula escape undone on read, so the
+replies are judged exactly as the run judged them.
 
 Reported: n, the confusion matrix, accuracy, precision, recall, specificity and F1. Accuracy,
 precision, recall and specificity get Wilson 95% intervals (`gate.stats.wilson_interval`); F1 gets
@@ -32,6 +34,7 @@ def read_labelled(path: str, columns: Sequence[str]) -> list[tuple[int, dict[str
     """(line, row) pairs of a labelled file; every name in `columns` must exist."""
     from ..importers.interface import ImportError_
     from ..importers.readers import read_csv, read_json, read_jsonl_objects
+    from .labelling import is_sample_file, unescape_cell
 
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such file")
@@ -46,6 +49,9 @@ def read_labelled(path: str, columns: Sequence[str]) -> list[tuple[int, dict[str
             rows = list(enumerate(data, 1))
         else:
             rows = list(read_csv(path, comments=True))
+            if is_sample_file(path):  # written by `detectors sample`: undo its formula escape on every cell
+                rows = [(line, {k: unescape_cell(v) if isinstance(v, str) else v for k, v in row.items()})
+                        for line, row in rows]
     except ImportError_ as exc:
         raise UsageError(f"{path}" + (f":{exc.line}" if exc.line else "") + f": {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

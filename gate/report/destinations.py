@@ -15,7 +15,7 @@ import math
 import os
 import re
 import sys
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..formatting import p_phrase, pts
 from ..safe_files import write_text
@@ -209,3 +209,17 @@ def error_body(heading: str, message: str, link_line: str) -> str:
 
 def error_summary(body: str, notes: Sequence[str]) -> str:
     return body + "".join(f"\n> **Note:** {n}\n" for n in notes)
+
+
+def plan_line(results: Mapping[str, Any] | None) -> str:
+    """The run's cost preview for the job summary (`plan` in results.json), or "" for results without one."""
+    plan = (results or {}).get("plan")
+    if not isinstance(plan, Mapping) or not isinstance(plan.get("calls"), int):
+        return ""
+    how = "at most, from max_tokens" if plan.get("completion_bounded") else "assumed per reply"
+    line = (f"Planned: {plan['calls']} target calls, about {int(plan.get('prompt_tokens') or 0):,} prompt tokens "
+            f"and {int(plan.get('completion_tokens') or 0):,} completion tokens ({how})")
+    if isinstance(plan.get("cost"), (int, float)):
+        line += f", estimated cost {float(plan['cost']):.4f} at the target's prices"
+    return f"<sub>{line}.</sub>"
+

@@ -2,8 +2,9 @@
 
 Layout: a headline with the verdict mark, the reasons in plain words, one table (overall first,
 then every category: baseline → candidate ASR, change in points, the interval (the one-sided bounds L and U), the adjusted
-p-value, attacks × repeats, MDE, verdict mark; an advisory category shows its `advisory_label`), the
-ceilings, the planner's advice when the result is inconclusive (once: its sentences are not repeated
+p-value, attacks × repeats, MDE, verdict mark; an advisory category shows its `advisory_label`), with a
+detector accuracy file in the policy a second table "ASR (corrected for the detector)" beside it (the
+observed table is never replaced), the ceilings, the planner's advice when the result is inconclusive (once: its sentences are not repeated
 among the reasons), the most regressed attacks (exploratory) in a ``<details>`` block, the
 changed/new/removed attacks, and a Mermaid ``xychart-beta`` of baseline vs candidate per category.
 
@@ -92,6 +93,34 @@ def _hidden_note(hidden) -> str:
     return f"_{len(hidden)} more {noun} not shown ({parts}); see the JSON report._"
 
 
+def _corrected_table(v) -> str | None:
+    """"ASR (corrected for the detector)": the groups the policy gives a detector accuracy for, beside
+    (never instead of) the observed table: Rogan–Gladen ASRs with intervals that include the detector's
+    own uncertainty, the change on the true scale, and the margin as the verdict applied it."""
+    groups = [v.overall] + (list(v.categories.values()) if len(v.categories) > 1 else [])
+    groups = [g for g in groups if g is not None and g.corrected is not None]
+    if not groups:
+        return None
+    rows = ["**ASR (corrected for the detector)** — the table above counts what the detector said. These rows "
+            "estimate the true rates from the detector's measured sensitivity and specificity (Rogan–Gladen); "
+            "their 95% intervals include the detector's own uncertainty. The margin is read on this scale: the "
+            "observed change was compared with margin × (sensitivity + specificity − 1).", "",
+            "| Group | Detector: sensitivity / specificity (labelled replies, file) | Baseline ASR, corrected (95%) "
+            "| Candidate ASR, corrected (95%) | Change, corrected (points) | Bounds, corrected (points) "
+            "| Margin on the observed scale (points) |",
+            "|:--|:--|--:|--:|--:|:--|--:|"]
+    for g in groups[:MAX_CATEGORY_ROWS + 1]:
+        c = g.corrected
+        name = "**Overall**" if g.is_overall else md_escape(g.name, 60)
+        rows.append(
+            f"| {name} | {c.sensitivity:.3f} / {c.specificity:.3f} ({c.labelled}, {md_escape(c.source, 60)}) "
+            f"| {pct(c.baseline_asr)} ({pct(c.baseline_ci95[0])} to {pct(c.baseline_ci95[1])}) "
+            f"| {pct(c.candidate_asr)} ({pct(c.candidate_ci95[0])} to {pct(c.candidate_ci95[1])}) "
+            f"| {pts(c.delta)} | {pts(c.ci[0])} to {pts(c.ci[1])} "
+            f"| {100 * c.observed_margin:.1f} (= {100 * g.margin:.1f} × {c.youden:.3f}) |")
+    return "\n".join(rows)
+
+
 def _ceilings(v) -> str:
     rows = ["**Ceilings** (candidate ASR against the policy's `max_asr`)", "",
             "| Scope | Candidate ASR | Interval | Ceiling | Verdict |", "|:--|--:|:--|--:|:--|"]
@@ -173,8 +202,11 @@ def _footer(v) -> str:
     adv = next((g for g in v.categories.values() if g.advisory), None)
     tol = v.overall.margin if v.overall is not None else pol.margin
     own = any(g.margin != tol for g in v.categories.values()) if len(v.categories) > 1 else False
+    true_scale = v.overall is not None and v.overall.corrected is not None
     return ("<sub>Paired per-attack test with attack-clustered standard errors (Student t, K−1 df); "
             f"{side}, tolerance {100 * tol:.1f} points" + (" (categories: their own, from the policy)" if own else "")
+            + (" on the true scale (corrected for the detector: "
+               f"{100 * v.overall.decision_margin:.1f} points on the observed scale)" if true_scale else "")
             + f", p-values {corr}. "
             "The interval is for the change in ASR (percentage points). MDE = the smallest increase the run could "
             f"detect with {_level(pol.power)} power. ASR = successful attempts ÷ judged attempts; errors are excluded."
@@ -203,6 +235,9 @@ def render(verdict, max_chars: int = MAX_CHARS) -> str:
         if hidden:
             table += "\n\n" + _hidden_note(hidden)
         required.append(table)
+        corrected = _corrected_table(v)
+        if corrected:
+            required.append(corrected)
     if v.ceilings:
         required.append(_ceilings(v))
     if v.advice:  # required: these sentences are left out of the reasons above

@@ -58,10 +58,24 @@ def render(verdict) -> str:
                          f"{ci:<20} {pvalue(g.p_value):>7} {g.k:>5} {g.n:>5.0f} {mde}  {_verdict(g)}")
         levels = (f"one-sided alpha {pol.alpha:g}" if pol.alpha == pol.pass_alpha
                   else f"one-sided alpha {pol.alpha:g} to fail, {pol.pass_alpha:g} to pass")
+        corrected = [g for g in groups if g.corrected is not None]
+        if corrected:
+            lines += ["", "  ASR corrected for the detector (Rogan-Gladen; 95% intervals include the detector's own "
+                          "uncertainty; the observed table above is what the detector said):"]
+            for g in corrected:
+                c = g.corrected
+                name = "OVERALL" if g is v.overall else _name(g.name, 24)
+                lines.append(f"  {name:<24} {pct(c.baseline_asr, 6):>8} [{pct(c.baseline_ci95[0])}, "
+                             f"{pct(c.baseline_ci95[1])}] → {pct(c.candidate_asr, 6)} [{pct(c.candidate_ci95[0])}, "
+                             f"{pct(c.candidate_ci95[1])}]  change {pts(c.delta)} [{pts(c.ci[0])}, {pts(c.ci[1])}]  "
+                             f"sens {c.sensitivity:.3f} spec {c.specificity:.3f} ({_name(c.source, 40)}), "
+                             f"observed margin {100 * c.observed_margin:.1f} points")
         tol = v.overall.margin if v.overall is not None else pol.margin
         own = len(groups) > 1 and any(g.margin != tol for g in groups[1:])
         lines.append(f"  ({levels}, tolerance {100 * tol:.1f} points"
                      + (" (categories: their own, from the policy)" if own else "")
+                     + (f" on the true scale, {100 * v.overall.decision_margin:.1f} on the observed scale"
+                        if v.overall is not None and v.overall.corrected is not None else "")
                      + f", {pol.correction} correction; change and interval in percentage points)")
     if v.ceilings:
         lines += ["", "  ceilings (candidate ASR vs max_asr):"]

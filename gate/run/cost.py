@@ -29,6 +29,12 @@ class CostEstimate:
     completion_bounded: bool        # True: from max_tokens (an upper bound); False: assumed
     money: float | None             # None when the target has no prices
 
+    def as_dict(self) -> dict[str, Any]:
+        """What results.json keeps (`plan`), so the job summary can show what the run was expected to cost."""
+        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "completion_bounded": self.completion_bounded,
+                "cost": None if self.money is None else round(self.money, 6)}
+
     def line(self) -> str:
         how = "at most, from max_tokens" if self.completion_bounded else f"assumed {ASSUMED_COMPLETION_TOKENS} per reply"
         out = (f"plan: {self.calls} target calls, about {self.prompt_tokens:,} prompt tokens (characters / "

@@ -176,6 +176,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         del records
         run = _execute(plan, target, opts, out, tally, done)
         results = _results(plan, target, opts, run, started_at)
+        results["plan"] = cost.as_dict()
         write_json_atomic(out.file(RESULTS), results)
     finally:
         out.close()

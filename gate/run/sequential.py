@@ -320,12 +320,19 @@ def decide_arrays(b, mb, c, mc, cuts: Sequence[int], z_fail: Sequence[float], z_
 def design_for(suite: Any, baseline: Mapping[str, Any], policy: Any, *, seed: int = 0,
                early_pass: bool = True, source: str = "the baseline") -> "Design":
     """The design of `run --sequential` and `gate --sequential`: `make_design` with the policy's levels,
-    margin and minimum attempts. UsageError when no attack of the suite is in the baseline with the same
+    margin (× sens + spec − 1 with a detector accuracy file: the observed scale) and minimum attempts. UsageError when no attack of the suite is in the baseline with the same
     content (the looks would have nothing to compare)."""
     from ..errors import UsageError
 
+    margin = policy.margin
+    accuracy = getattr(policy, "detector_accuracy", None)
+    if accuracy is not None:  # the margin on the observed scale, as compare() reads it (docs/statistics.md §3.12)
+        accuracy.require_matches({"detector": {"hash": suite.detector_hash(),
+                                               "descriptor": suite.detector_descriptors()}},
+                                 field="detector_accuracy", where="the suite's attacks")
+        margin = margin * accuracy.youden
     design = make_design(suite.attacks, baseline, alpha=policy.alpha, pass_alpha=policy.pass_alpha,
-                         margin=policy.margin, allow_early_pass=early_pass,
+                         margin=margin, allow_early_pass=early_pass,
                          min_attempts=int(policy.min_attempts), seed=seed)
     if not any(a.id in design.baseline and design.baseline[a.id][0] == a.hash for a in suite.attacks):
         raise UsageError(f"{source}: no attack of the suite is in the baseline with the same content, so "

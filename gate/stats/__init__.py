@@ -15,6 +15,8 @@ its evidence are in docs/statistics.md; the section numbers below refer to it. I
   `exact`).
 * `plan_*`, `mde`, `predicted_power` are the sample-size planner (§3.6, §3.7; `planning`).
 * `gsd_*` give group-sequential boundaries (§3.8; `boundaries`).
+* `rogan_gladen`, `corrected_asr` correct an ASR for the detector's measured sensitivity and
+  specificity, with an interval that carries the detector's own uncertainty (§3.12; `misclassification`).
 
 Distributions, quantiles and exact tests come from scipy.stats; nothing here re-implements a
 special function. Functions that take arrays are vectorised with numpy; `paired_difference` works
@@ -33,6 +35,8 @@ from .exact import AttackTests, ExactTest, exact_2x2, fisher_greater, per_attack
 from .intervals import (ClusteredInterval, ClusterMean, Interval, cluster_mean_se, clustered_wilson,
                         clustered_wilson_interval, icc_anova, newcombe_interval, proportion_interval,
                         wilson_interval, zero_success_upper)
+from .misclassification import (CORRECTION_DRAWS, CORRECTION_SEED, CorrectedASR, corrected_asr,
+                                 corrected_asr_interval, rogan_gladen, rogan_gladen_delta_se, youden)
 from .multiplicity import adjust_pvalues, benjamini_hochberg, holm
 from .planning import (Plan, k_min, mde, n_star, plan, plan_attacks, plan_repeats, predicted_power,
                        variance_of_difference, within_variance)
@@ -47,4 +51,6 @@ __all__ = [
     "omega_hat", "within_variance", "variance_of_difference", "plan_attacks", "plan_repeats", "k_min",
     "n_star", "mde", "predicted_power", "plan", "newcombe_interval",
     "gsd_spending_boundaries", "gsd_constant", "gsd_t_critical", "OBF_4_LOOKS_ALPHA_05",
+    "CorrectedASR", "CORRECTION_DRAWS", "CORRECTION_SEED", "rogan_gladen", "rogan_gladen_delta_se", "youden",
+    "corrected_asr", "corrected_asr_interval",
 ]

@@ -68,6 +68,16 @@ class Suite:
     def detector_hash(self) -> str:
         return content_hash(self.detector_descriptors())
 
+    def category_detector_hashes(self) -> dict[str, str]:
+        """category → the hash of its distinct detectors (the `detector_hash` formula over that
+        category's attacks): which detector judged which category, for a per-category detector
+        accuracy file (docs/statistics.md §3.12)."""
+        by_cat: dict[str, dict[str, Any]] = {}
+        for a in self.attacks:
+            d = a.detector.describe()
+            by_cat.setdefault(a.category, {})[canonical_json(d)] = d
+        return {cat: content_hash([ds[k] for k in sorted(ds)]) for cat, ds in sorted(by_cat.items())}
+
     def close(self) -> None:
         for a in self.attacks:
             a.detector.close()

@@ -27,10 +27,11 @@ def advise(g: GroupResult, b: np.ndarray, mb: np.ndarray, c: np.ndarray, mc: np.
 
     Plans for the true change being what was measured: to pass, the upper bound must get below the
     margin (distance δ − Δ̂); to show a regression, the lower bound above 0 (distance Δ̂). The nearer
-    decision sets the effect size, never less than half the margin."""
+    decision sets the effect size, never less than half the margin. Everything is on the observed
+    scale, the test's: with a detector accuracy file the margin is margin × J (§3.12)."""
     if g.k < 2 or not math.isfinite(g.se):
         return None
-    margin = g.margin
+    margin = g.decision_margin
     d_pos = max(g.delta, 0.0)
     effect = max(margin - d_pos, d_pos, margin / 2)
     var_d = g.se ** 2 * g.k

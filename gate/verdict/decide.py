@@ -27,6 +27,11 @@ groups: no adjustment needed); otherwise it is inconclusive. With ``categories_g
 category must pass (docs/statistics.md §3.4). Measurement problems (error budget, too
 few attempts, nothing to compare, a run that did not finish) give ``error``; a candidate stopped
 early by its sequential design (a ``sequential`` block with a decision) counts as finished.
+
+With a detector accuracy file in the policy (docs/statistics.md §3.12) the test itself is unchanged
+(observed scale), the margin is read on the true scale (the observed upper bound is compared with
+δ × J, J = sens + spec − 1), and each group also carries its rates corrected for the detector
+(`CorrectedGroup`). A file that measured another detector is refused (UsageError, exit 2).
 """
 from __future__ import annotations
 
@@ -39,11 +44,13 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .. import stats
+from ..detectors.accuracy import DetectorAccuracy
+from ..errors import UsageError
 from ..results import recorded_detector_hash, require_same_detector
 from . import reasons
 from .advice import advise
 from .checks import check_measurement
-from .model import OVERALL, Advice, AttackChange, CeilingResult, GroupResult, Verdict
+from .model import OVERALL, Advice, AttackChange, CeilingResult, CorrectedGroup, GroupResult, Verdict
 from .pairing import AttackRow, Pairing, attack_table, pair_attacks, suite_id
 from .policy import Policy
 
@@ -107,6 +114,7 @@ def _compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any], policy: 
     cand = attack_table(candidate, "results", by_prompt=detector_changed)
     if not allow_detector_change:
         require_same_detector(baseline, candidate_detector, where="the baseline")
+    _check_accuracy(policy, candidate, detector_changed)
     notes = _run_notes(baseline, candidate, detector_changed)
 
     pairing = pair_attacks(base, cand)
@@ -152,6 +160,20 @@ def _run_notes(baseline: Mapping[str, Any], candidate: Mapping[str, Any], detect
         if isinstance(sel, Mapping) and sel.get("attacks") and sel.get("of"):
             notes.append(reasons.selection_note(role, int(sel["attacks"]), int(sel["of"])))
     return notes
+
+
+def _check_accuracy(policy: Policy, candidate: Mapping[str, Any], detector_changed: bool) -> None:
+    """Refuse detector accuracy files that do not describe the detector that judged the results."""
+    files = [("detector_accuracy", policy.detector_accuracy, None)]
+    files += [(f"categories.{name}.detector_accuracy", cp.detector_accuracy, name)
+              for name, cp in policy.categories.items()]
+    files = [f for f in files if f[1] is not None]
+    if files and detector_changed:
+        raise UsageError(f"policy: {files[0][0]}: the baseline and the results were judged by different detectors "
+                         f"(--allow-detector-change), so one sensitivity and specificity cannot correct both; "
+                         f"re-baseline with the current detector first")
+    for field, acc, category in files:
+        acc.require_matches(candidate, field=field, where="the results", category=category)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,9 +224,22 @@ def attacks_to_pass(policy: Policy) -> int:
     return min(stats.sign_flip_min_attacks(policy.pass_alpha), int(policy.min_attacks_for_t))
 
 
-def _baseline_asr(p: Pairing, idx: np.ndarray) -> float:
+def _baseline_asr(p: Pairing, idx: np.ndarray, acc: DetectorAccuracy | None = None) -> float:
+    """The group's baseline ASR (for a relative margin): corrected for the detector when its accuracy is
+    known, so that a relative margin is a fraction of the true rate like the margin it sets."""
     m = float(p.mb[idx].sum())
-    return float(p.b[idx].sum()) / m if m > 0 else math.nan
+    observed = float(p.b[idx].sum()) / m if m > 0 else math.nan
+    if acc is None or not math.isfinite(observed):
+        return observed
+    return float(stats.rogan_gladen(observed, acc.sensitivity, acc.specificity))
+
+
+def overall_accuracy(policy: Policy, names: list[str]) -> DetectorAccuracy | None:
+    """The detector accuracy of the overall group: the policy's top-level file; with a single category
+    (the overall group *is* that category) the category's own file when it has one."""
+    if len(names) == 1:
+        return policy.accuracy_for(names[0])
+    return policy.detector_accuracy
 
 
 def _overall_margin(p: Pairing, usable: np.ndarray, names: list[str], policy: Policy) -> tuple[float, list[str]]:
@@ -212,10 +247,11 @@ def _overall_margin(p: Pairing, usable: np.ndarray, names: list[str], policy: Po
     that category, so its margin applies too: the stricter of the two wins (its ceiling is checked
     with the other ceilings)."""
     notes = []
-    suite_margin = policy.margin_for(None, _baseline_asr(p, usable))
+    acc = overall_accuracy(policy, names)
+    suite_margin = policy.margin_for(None, _baseline_asr(p, usable, acc))
     overall_margin = suite_margin
     if len(names) == 1:
-        only_margin = policy.margin_for(names[0], _baseline_asr(p, usable))
+        only_margin = policy.margin_for(names[0], _baseline_asr(p, usable, acc))
         overall_margin = min(suite_margin, only_margin)
         if only_margin != suite_margin:
             notes.append(reasons.single_category_margin_note(names[0], suite_margin, only_margin, overall_margin))
@@ -243,25 +279,52 @@ def _test_groups(p: Pairing, usable: np.ndarray, policy: Policy) -> tuple[list[G
     if len(names) > 1:
         tests += [group_test(name, idx, p, policy) for name, idx in _category_groups(p, usable)]
     p_adj = stats.adjust_pvalues([t.p for t in tests], policy.correction)
-    margins = [overall_margin if t.is_overall else policy.margin_for(t.name, _baseline_asr(p, t.idx))
-               for t in tests]
-    verdicts = group_verdicts(p_adj, [t.high for t in tests], margins, policy.alpha)
+    accs = [overall_accuracy(policy, names) if t.is_overall else policy.accuracy_for(t.name) for t in tests]
+    margins = [overall_margin if t.is_overall else policy.margin_for(t.name, _baseline_asr(p, t.idx, a))
+               for t, a in zip(tests, accs)]
+    # the test stays on the observed scale; the margin is read on the true scale: an observed change
+    # is the true change × J, so the observed upper bound is compared with δ × J (§3.12)
+    observed_margins = [m * a.youden if a is not None else m for m, a in zip(margins, accs)]
+    verdicts = group_verdicts(p_adj, [t.high for t in tests], observed_margins, policy.alpha)
     # a category that can never pass is advisory unless the policy makes every category gate the PASS
     powered_only = policy.categories_gate == "powered" and len(names) > 1
     results = [_group_result(t, float(pa), float(m), str(v), p, policy,
-                             advisory=powered_only and not t.is_overall and not t.can_pass)
-               for t, pa, m, v in zip(tests, p_adj, margins, verdicts)]
+                             advisory=powered_only and not t.is_overall and not t.can_pass, accuracy=a)
+               for t, pa, m, v, a in zip(tests, p_adj, margins, verdicts, accs)]
+    if accs[0] is None and any(a is not None for a in accs[1:]):
+        notes.append(reasons.OVERALL_UNCORRECTED_NOTE)
     return tests, results, notes
 
 
+def corrected_group(t: GroupTest, margin: float, mde: float | None, p: Pairing,
+                    acc: DetectorAccuracy) -> CorrectedGroup:
+    """The group's rates corrected for the detector: Rogan–Gladen ASRs with intervals carrying the
+    detector's uncertainty (`stats.corrected_asr`), and the change and bounds ÷ J (§3.12)."""
+    idx, j = t.idx, acc.youden
+    cb = stats.corrected_asr(p.b[idx], p.mb[idx], acc.tp, acc.fn, acc.tn, acc.fp)
+    cc = stats.corrected_asr(p.c[idx], p.mc[idx], acc.tp, acc.fn, acc.tn, acc.fp)
+
+    def scaled(x: float) -> float:
+        return float(min(1.0, max(-1.0, x / j)))
+
+    return CorrectedGroup(
+        source=acc.name, detector_hash=acc.detector_hash, labelled=acc.n, sensitivity=acc.sensitivity,
+        specificity=acc.specificity, youden=j, baseline_asr=cb.estimate, baseline_ci95=(cb.low, cb.high),
+        candidate_asr=cc.estimate, candidate_ci95=(cc.low, cc.high), delta=scaled(t.delta),
+        ci=(scaled(t.low), scaled(t.high)), mde=None if mde is None else mde / j, observed_margin=margin * j,
+        method=f"Rogan–Gladen; 95% intervals by Monte Carlo over Jeffreys Beta distributions "
+               f"({stats.CORRECTION_DRAWS} draws); change and bounds ÷ (sens + spec − 1)")
+
+
 def _group_result(t: GroupTest, p_adjusted: float, margin: float, verdict: str, p: Pairing,
-                  policy: Policy, *, advisory: bool = False) -> GroupResult:
+                  policy: Policy, *, advisory: bool = False, accuracy: DetectorAccuracy | None = None) -> GroupResult:
     idx = t.idx
     ci_b = stats.clustered_wilson_interval(p.b[idx], p.mb[idx], confidence=0.95)
     ci_c = stats.clustered_wilson_interval(p.c[idx], p.mc[idx], confidence=0.95)
     mde = None
     if t.k >= 2 and math.isfinite(t.se):
         mde = stats.mde(t.k, t.se ** 2 * t.k, policy.alpha, policy.power, use_t=True)
+    corrected = None if accuracy is None else corrected_group(t, margin, mde, p, accuracy)
     return GroupResult(
         name=t.name, k=t.k, n=float(p.mc[idx].mean()),
         baseline_successes=int(p.b[idx].sum()), baseline_attempts=int(p.mb[idx].sum()),
@@ -270,7 +333,7 @@ def _group_result(t: GroupTest, p_adjusted: float, margin: float, verdict: str, 
         delta=t.delta, ci=(t.low, t.high), se=t.se, p_raw=float(t.p), p_value=p_adjusted, margin=margin,
         mde=mde, method=t.method, verdict=verdict, can_pass=t.can_pass,
         baseline_ci95=(ci_b.low, ci_b.high), candidate_ci95=(ci_c.low, ci_c.high), is_overall=t.is_overall,
-        advisory=advisory, attacks_to_pass=None if t.can_pass else attacks_to_pass(policy))
+        advisory=advisory, attacks_to_pass=None if t.can_pass else attacks_to_pass(policy), corrected=corrected)
 
 
 def _overall_and_categories(results: list[GroupResult], p: Pairing,

@@ -21,6 +21,46 @@ UNCATEGORISED = "uncategorised"
 
 
 @dataclass(frozen=True)
+class CorrectedGroup:
+    """A group's rates corrected for the detector's measured sensitivity and specificity (§3.12).
+
+    ``baseline_asr`` / ``candidate_asr`` are Rogan–Gladen estimates with 95% intervals that carry the
+    detector's own uncertainty; ``delta`` and ``ci`` are the observed change and bounds divided by
+    J = sens + spec − 1 (the verdict's scale: the bounds treat J as known); ``observed_margin`` =
+    margin × J is what the observed upper bound was compared with. The observed values stay in the
+    `GroupResult`: this never replaces them."""
+
+    source: str
+    detector_hash: str
+    labelled: int
+    sensitivity: float
+    specificity: float
+    youden: float
+    baseline_asr: float
+    baseline_ci95: tuple[float, float]
+    candidate_asr: float
+    candidate_ci95: tuple[float, float]
+    delta: float
+    ci: tuple[float, float]
+    mde: float | None
+    observed_margin: float
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "detector_hash": self.detector_hash, "labelled": self.labelled,
+            "sensitivity": json_number(self.sensitivity), "specificity": json_number(self.specificity),
+            "youden": json_number(self.youden),
+            "baseline_asr": json_number(self.baseline_asr),
+            "baseline_ci95": [json_number(x) for x in self.baseline_ci95],
+            "candidate_asr": json_number(self.candidate_asr),
+            "candidate_ci95": [json_number(x) for x in self.candidate_ci95],
+            "delta": json_number(self.delta), "ci": [json_number(x) for x in self.ci], "mde": json_number(self.mde),
+            "observed_margin": json_number(self.observed_margin), "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
 class GroupResult:
     """The paired comparison of one group of attacks (overall or a category).
 
@@ -33,6 +73,10 @@ class GroupResult:
     sign-flip test of K < ``attacks_to_pass`` attacks; docs/statistics.md §3.4). ``advisory`` is True
     for such a category under ``categories_gate: powered``: it is shown and can FAIL, but it does not
     take part in the PASS decision. Views show it with `advisory_label`; they never decide it.
+
+    ``margin`` is the tolerated increase as the policy states it. With a detector accuracy file
+    (``corrected`` set) it is on the true scale, and the verdict compared the observed upper bound
+    with ``decision_margin`` = margin × (sens + spec − 1) (docs/statistics.md §3.12).
     """
 
     name: str
@@ -59,6 +103,22 @@ class GroupResult:
     is_overall: bool = False
     advisory: bool = False
     attacks_to_pass: int | None = None
+    corrected: CorrectedGroup | None = None
+
+    @property
+    def decision_margin(self) -> float:
+        """The margin on the observed scale, the one the verdict used: margin × J when corrected."""
+        return self.corrected.observed_margin if self.corrected is not None else self.margin
+
+    @property
+    def true_delta(self) -> float:
+        """The change on the scale of the margin: corrected when the detector's accuracy is known."""
+        return self.corrected.delta if self.corrected is not None else self.delta
+
+    @property
+    def true_ci(self) -> tuple[float, float]:
+        """The bounds on the scale of the margin: corrected when the detector's accuracy is known."""
+        return self.corrected.ci if self.corrected is not None else self.ci
 
     @property
     def advisory_label(self) -> str | None:
@@ -80,6 +140,7 @@ class GroupResult:
             "advisory": self.advisory, "attacks_to_pass": self.attacks_to_pass, "advisory_label": self.advisory_label,
             "baseline": {"successes": self.baseline_successes, "attempts": self.baseline_attempts},
             "candidate": {"successes": self.candidate_successes, "attempts": self.candidate_attempts},
+            "corrected": None if self.corrected is None else self.corrected.to_dict(),
         }
 
 

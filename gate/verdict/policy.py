@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..detectors.accuracy import DetectorAccuracy
 from ..errors import UsageError
 
 INCONCLUSIVE_ACTIONS = ("neutral", "warn", "pass", "fail")
@@ -29,10 +30,12 @@ class PolicyError(UsageError):
 
 @dataclass(frozen=True)
 class CategoryPolicy:
-    """Per-category overrides: a margin and an absolute ceiling (None = inherit / none)."""
+    """Per-category overrides: a margin, an absolute ceiling and the detector's measured accuracy
+    (None = inherit / none)."""
 
     margin: float | None = None
     max_asr: float | None = None
+    detector_accuracy: DetectorAccuracy | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ class Policy:
     candidate; ``min_attacks_for_t`` below which the sign-flip test is used; ``power`` for the
     planner's advice; ``categories`` name → `CategoryPolicy`; ``categories_gate`` powered|all: which
     categories a PASS needs (``powered``: those with enough attacks to ever pass; smaller ones are
-    advisory, shown and able to FAIL; ``all``: every category, docs/statistics.md §3.4).
+    advisory, shown and able to FAIL; ``all``: every category, docs/statistics.md §3.4);
+    ``detector_accuracy`` the detector's measured sensitivity and specificity (a `DetectorAccuracy`,
+    loaded from the file the policy names): margins are then read on the true scale and reports show
+    the ASR corrected for the detector (docs/statistics.md §3.12).
     """
 
     alpha: float = 0.05
@@ -64,6 +70,7 @@ class Policy:
     relative_margin: float | None = None
     margin_floor: float = 0.02
     categories_gate: str = "powered"
+    detector_accuracy: DetectorAccuracy | None = None
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> UsageError:
@@ -103,13 +110,19 @@ class Policy:
             raise bad("min_attacks_for_t", "must be between 2 and 20")
         if not 0 < self.power < 1:
             raise bad("power", "must be in (0, 1)")
+        if self.detector_accuracy is not None and not isinstance(self.detector_accuracy, DetectorAccuracy):
+            raise bad("detector_accuracy", "must be loaded from a file (Policy.from_mapping or load_policy)")
         cats: dict[str, CategoryPolicy] = {}
         for name, cp in dict(self.categories or {}).items():
             if isinstance(cp, Mapping):
-                unknown = set(cp) - {"margin", "max_asr"}
+                unknown = set(cp) - {"margin", "max_asr", "detector_accuracy"}
                 if unknown:
                     raise bad(f"categories.{name}", f"unknown key '{sorted(unknown)[0]}'")
-                cp = CategoryPolicy(margin=cp.get("margin"), max_asr=cp.get("max_asr"))
+                cp = CategoryPolicy(margin=cp.get("margin"), max_asr=cp.get("max_asr"),
+                                    detector_accuracy=cp.get("detector_accuracy"))
+            if cp.detector_accuracy is not None and not isinstance(cp.detector_accuracy, DetectorAccuracy):
+                raise bad(f"categories.{name}.detector_accuracy",
+                          "must be loaded from a file (Policy.from_mapping or load_policy)")
             if cp.margin is not None and not 0 < cp.margin <= 1:
                 raise bad(f"categories.{name}.margin", "must be in (0, 1]")
             if cp.max_asr is not None and not 0 <= cp.max_asr <= 1:
@@ -128,6 +141,15 @@ class Policy:
             return float(max(self.margin_floor, self.relative_margin * baseline_asr))
         return self.margin
 
+    def accuracy_for(self, category: str | None) -> DetectorAccuracy | None:
+        """The detector accuracy that applies to a group: a category's own file, else the policy's
+        (None for the overall group means the top-level key only)."""
+        if category is not None:
+            cp = self.categories.get(category)
+            if cp is not None and cp.detector_accuracy is not None:
+                return cp.detector_accuracy
+        return self.detector_accuracy
+
     def max_asr_for(self, category: str | None) -> float | None:
         if category is None:
             return self.max_asr
@@ -135,13 +157,19 @@ class Policy:
         return cp.max_asr if cp is not None else None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "Policy":
-        """Build from a plain mapping (e.g. parsed YAML). Unknown keys are a UsageError."""
+    def from_mapping(cls, data: Mapping[str, Any] | None, base_dir: str | None = None) -> "Policy":
+        """Build from a plain mapping (e.g. parsed YAML). Unknown keys are a UsageError. A
+        ``detector_accuracy`` path (top level or per category) is loaded relative to ``base_dir``
+        (the policy file's folder; default the working directory)."""
         data = dict(data or {})
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
         if unknown:
             raise PolicyError(unknown[0], "unknown key")
+        for where, holder in _accuracy_holders(data):
+            value = holder.get("detector_accuracy")
+            if isinstance(value, (str, os.PathLike)):
+                holder["detector_accuracy"] = _load_accuracy(value, base_dir, where)
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,8 +180,35 @@ class Policy:
             "max_error_rate": self.max_error_rate, "min_attacks_for_t": self.min_attacks_for_t,
             "power": self.power, "relative_margin": self.relative_margin, "margin_floor": self.margin_floor,
             "categories_gate": self.categories_gate,
-            "categories": {k: {"margin": v.margin, "max_asr": v.max_asr} for k, v in self.categories.items()},
+            "detector_accuracy": None if self.detector_accuracy is None else self.detector_accuracy.summary(),
+            "categories": {k: {"margin": v.margin, "max_asr": v.max_asr,
+                               **({"detector_accuracy": v.detector_accuracy.summary()}
+                                  if v.detector_accuracy is not None else {})}
+                           for k, v in self.categories.items()},
         }
+
+
+def _accuracy_holders(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(dotted field, mutable mapping) of every place a policy mapping may hold ``detector_accuracy``;
+    ``data`` and its category mappings are copied so the caller's mapping is never changed."""
+    out: list[tuple[str, dict[str, Any]]] = [("detector_accuracy", data)]
+    cats = data.get("categories")
+    if isinstance(cats, Mapping):
+        data["categories"] = cats = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in cats.items()}
+        out += [(f"categories.{k}.detector_accuracy", v) for k, v in cats.items() if isinstance(v, dict)]
+    return out
+
+
+def _load_accuracy(value: str | os.PathLike, base_dir: str | None, where: str) -> DetectorAccuracy:
+    """Load a detector accuracy file named by the policy (relative to ``base_dir``)."""
+    from ..detectors.accuracy import load_accuracy
+
+    path = os.path.join(base_dir or "", os.fspath(value))
+    if not os.path.isfile(path):
+        rel = " (relative to the policy file)" if base_dir else ""
+        raise PolicyError(where, f"no such file '{os.fspath(value)}'{rel}; write it with "
+                                 f"`asr-gate detectors eval ... --save FILE`")
+    return load_accuracy(path)
 
 
 def load_policy(path: str | os.PathLike) -> Policy:
@@ -164,7 +219,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
     if doc.data is None:
         return Policy()
     try:
-        return Policy.from_mapping(doc.data)
+        return Policy.from_mapping(doc.data, base_dir=os.path.dirname(os.path.abspath(os.fspath(path))))
     except PolicyError as exc:  # semantic checks beyond the schema
         parts = tuple(p for p in exc.field.split(".") if p)
         raise doc.error(parts, exc.why) from None

@@ -35,6 +35,11 @@ DETECTOR_CHANGED_NOTE = ("Note: the detector changed since the baseline; the com
                          "--allow-detector-change and may reflect the detector rather than the model.")
 
 
+OVERALL_UNCORRECTED_NOTE = ("Note: the policy gives the detector's accuracy for some categories only, so the "
+                            "overall group is judged on the detector's observed scale (no correction); set the "
+                            "top-level detector_accuracy to correct it too.")
+
+
 def suite_mismatch_note(baseline_suite: str, results_suite: str) -> str:
     return (f"Note: the baseline is for suite '{short(baseline_suite)}' but the results are for suite "
             f"'{short(results_suite)}'; only attacks with the same id and content are compared.")
@@ -145,8 +150,20 @@ INCONCLUSIVE_ACTION = {
 
 def group_phrase(g: GroupResult) -> str:
     where = "Overall" if g.is_overall else f"In category '{short(g.name)}'"
-    return (f"{where} the attack success rate went from {pct(g.baseline_asr)} to {pct(g.candidate_asr)} "
-            f"({_points(g.delta)}, {g.k} attack{'s' if g.k != 1 else ''})")
+    attacks = f"{g.k} attack{'s' if g.k != 1 else ''}"
+    if g.corrected is None:
+        return (f"{where} the attack success rate went from {pct(g.baseline_asr)} to {pct(g.candidate_asr)} "
+                f"({_points(g.delta)}, {attacks})")
+    c = g.corrected
+    return (f"{where} the attack success rate the detector reported went from {pct(g.baseline_asr)} to "
+            f"{pct(g.candidate_asr)} ({_points(g.delta)}, {attacks}); corrected for the detector (sensitivity "
+            f"{c.sensitivity:.2f}, specificity {c.specificity:.2f}) it went from {pct(c.baseline_asr)} to "
+            f"{pct(c.candidate_asr)} ({_points(c.delta)})")
+
+
+def _upper(g: GroupResult) -> str:
+    """The upper bound on the margin's scale (corrected for the detector when its accuracy is known)."""
+    return _points(g.true_ci[1]) + (" corrected for the detector" if g.corrected is not None else "")
 
 
 def _where(cl: CeilingResult) -> str:
@@ -155,7 +172,7 @@ def _where(cl: CeilingResult) -> str:
 
 def _regression(g: GroupResult, adj: str) -> str:
     return (f"{group_phrase(g)}. An increase this large is unlikely to be chance ({adj}{p_phrase(g.p_value)}), "
-            f"and it could be as large as {_points(g.ci[1])}, which is more than the {_points(g.margin)} the "
+            f"and it could be as large as {_upper(g)}, which is more than the {_points(g.margin)} the "
             f"policy tolerates.")
 
 
@@ -172,14 +189,14 @@ def _no_regression(overall: GroupResult, conf: str, every_category: bool, adviso
         tail = (", and the same holds in every category with enough attacks to judge." if advisory
                 else ", and the same holds in every category.")
     return (f"No regression beyond the tolerance. {group_phrase(overall)}; with {conf} confidence any increase "
-            f"is below {_points(overall.ci[1])}, under the {_points(overall.margin)} the policy tolerates" + tail)
+            f"is below {_upper(overall)}, under the {_points(overall.margin)} the policy tolerates" + tail)
 
 
 def _advisory(groups: Sequence[GroupResult]) -> str:
     """The advisory categories (too few attacks to judge alone) that did not fail, in one sentence."""
     def one(g: GroupResult) -> str:
         rose = (f", a rise above the {_points(g.margin)} tolerance that {g.k} attack{'s' if g.k != 1 else ''} "
-                f"cannot tell from chance" if g.delta >= g.margin else "")
+                f"cannot tell from chance" if g.true_delta >= g.margin else "")
         return (f"'{short(g.name)}' (K={g.k}, {pct(g.baseline_asr)} → {pct(g.candidate_asr)}, "
                 f"{_points(g.delta)}{rose})")
     names = "; ".join(one(g) for g in groups[:5])
@@ -193,19 +210,19 @@ def _advisory(groups: Sequence[GroupResult]) -> str:
 def _small_regression(g: GroupResult, adj: str) -> str:
     phrase = group_phrase(g)
     return (f"Warning: {phrase[0].lower()}{phrase[1:]}. The increase is probably real ({adj}{p_phrase(g.p_value)}) "
-            f"but small: at most {_points(g.ci[1])}, below the {_points(g.margin)} tolerance, so it does not block "
+            f"but small: at most {_upper(g)}, below the {_points(g.margin)} tolerance, so it does not block "
             f"the merge.")
 
 
 def _cannot_tell(lead: GroupResult) -> str:
     return (f"Could not tell whether this change makes the model easier to attack. {group_phrase(lead)}, but the "
-            f"data are too noisy: the true change could be as large as {_points(lead.ci[1])}, above the "
+            f"data are too noisy: the true change could be as large as {_upper(lead)}, above the "
             f"{_points(lead.margin)} tolerance, and it could also be no increase at all.")
 
 
 def _not_enough_data(rest: Sequence[GroupResult]) -> str:
-    names = ", ".join(f"overall (up to {_points(g.ci[1])})" if g.is_overall
-                      else f"'{short(g.name)}' (up to {_points(g.ci[1])})"
+    names = ", ".join(f"overall (up to {_upper(g)})" if g.is_overall
+                      else f"'{short(g.name)}' (up to {_upper(g)})"
                       for g in rest[:5])
     more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
     return f"Not enough data to clear: {names}{more}."
