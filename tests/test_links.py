@@ -119,3 +119,54 @@ def test_refuse_links_looks_at_every_depth(tmp_path, precious):
     linked.symlink_to(tmp_path / "baselines", target_is_directory=True)
     with pytest.raises(UsageError, match="is a symbolic link"):
         safe_files.refuse_links(str(linked))
+
+
+def _writes_outside_safe_files(path) -> list[str]:
+    """Calls in ``path`` that write a file some other way than `gate.safe_files`: ``open`` with a writing mode,
+    ``Path.write_text`` / ``write_bytes``, ``os.open`` (except of os.devnull) and ``os.fdopen`` of anything
+    but `safe_files.open_fd`."""
+    import ast
+
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        f, where = node.func, f"{path.name}:{node.lineno}"
+        if isinstance(f, ast.Name) and f.id == "open":
+            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            if not (isinstance(mode, ast.Constant) and not set(str(mode.value)) & set("wax+")) and mode is not None:
+                bad.append(f"{where}: open(..., {ast.unparse(mode)})")
+        elif isinstance(f, ast.Attribute) and f.attr in ("write_text", "write_bytes"):
+            if not (isinstance(f.value, ast.Name) and f.value.id == "safe_files"):
+                bad.append(f"{where}: .{f.attr}()")
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "os":
+            if f.attr == "open" and "os.devnull" not in ast.unparse(node.args[0]):
+                bad.append(f"{where}: os.open()")
+            if f.attr == "fdopen" and not ("open_fd" in ast.unparse(node.args[0])):
+                bad.append(f"{where}: os.fdopen()")
+    return bad
+
+
+def test_every_file_gate_writes_goes_through_safe_files():
+    """docs/architecture.md: `safe_files.py` is every file write. A module added later (asr-gate init's
+    scaffold, `detectors sample`) that opens a file for writing by itself would write through a link."""
+    from pathlib import Path
+
+    root = Path(safe_files.__file__).parent
+    bad = [b for p in sorted(root.rglob("*.py")) if p.name != "safe_files.py" for b in _writes_outside_safe_files(p)]
+    assert not bad, bad
+
+
+def test_the_scaffold_and_the_labelling_sample_replace_a_link(tmp_path, precious):
+    from gate.detectors.labelling import write_sample
+    from gate.scaffold import write as write_files
+
+    link = tmp_path / "sample.csv"
+    link.symlink_to(precious)
+    write_sample(str(link), [{"attack": "a", "category": "c", "attempt": 0, "detector_said": 1, "reply": "r",
+                              "label": ""}])
+    assert precious.read_text() == PRECIOUS and not link.is_symlink() and "a,c,0,1,r" in link.read_text()
+    hard = tmp_path / "wf.yml"
+    os.link(precious, hard)
+    write_files(tmp_path, {"wf.yml": "on: push\n"}, force=True)
+    assert precious.read_text() == PRECIOUS and hard.read_text() == "on: push\n"
