@@ -276,6 +276,10 @@ def report_verdict(ctx: Context, verdict: Any, *, results: Mapping[str, Any], ba
     report_md, report_path = destinations.write_files(verdict, out_dir)
     destinations.print_text(verdict)
     destinations.annotate_verdict(wf, verdict)
+    if ctx.unverified:  # what GitHub shows says so first (the files keep the plain report)
+        name = publisher.check_name_for(ctx, suite_id)
+        wf.notice(publisher.UNVERIFIED_NOTICE.format(name=name), title="asr-gate: unverified results")
+        report_md = destinations.unverified_report(report_md, verdict, check_name=name)
     annotations = destinations.annotate_attacks(wf, verdict, workspace=ctx.workspace, suite_path=suite_path)
     extra = destinations.extras(ctx.event, ctx.head_sha, history_file)
     outcome = publisher.publish(ctx, suite_id=suite_id, conclusion=verdict.conclusion, title=verdict.title,
@@ -335,6 +339,7 @@ def publish_artifact(args: argparse.Namespace, ctx: Context) -> int:
     from .publish import artifact
 
     ctx.fork = False  # workflow_run runs in the base repository with its own token
+    ctx.unverified = artifact.measured_by_the_pull_request(ctx.event)  # then never published as success
     head_sha = artifact.expected_head_sha(args.head_sha, ctx.event)
     results = artifact.load_artifact(args.results, args.max_bytes)
     artifact.check_claimed_commit(results, head_sha, args.results)
@@ -382,13 +387,49 @@ def run_only(args: argparse.Namespace, wf: Any, run_options: Any) -> str:
     return os.path.join(out, "results.json")
 
 
+def workspace_path(path: str, workspace: str, what: str = "the baseline") -> str:
+    """``path`` (relative to ``workspace``, or absolute) as a repository path: normalised (``./``, ``..``,
+    the workspace's own absolute prefix removed), with ``/`` separators. UsageError when it leaves the
+    workspace or names no file."""
+    from .errors import UsageError
+    from .report.escape import log_escape
+
+    root = os.path.normpath(os.path.abspath(workspace))
+    if not path.strip() or path.endswith(("/", os.sep)):
+        raise UsageError(f"{what} '{log_escape(path, 200)}' is not a file path")
+    full = os.path.normpath(os.path.join(root, path))
+    rel = os.path.relpath(full, root)
+    if rel == "." or rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        raise UsageError(f"{what} '{log_escape(path, 200)}' is outside the workspace ({root}); give a path "
+                         f"inside the repository, such as baselines/<suite-id>.json")
+    return rel.replace(os.sep, "/")
+
+
+def check_baseline_pr_options(*, baseline: str | None, branch: str | None, base: str | None,
+                              workspace: str) -> str | None:
+    """What ``--open-pr`` (and the action's ``mode: baseline``) will commit, checked before any model call:
+    the baseline path inside the workspace (returned normalised), valid branch names, branch ≠ base."""
+    from .errors import UsageError
+    from .publish.publisher import check_branch
+
+    check_branch(branch, "input 'branch'")
+    check_branch(base, "input 'base'")
+    if branch is not None and branch == base:
+        raise UsageError(f"the baseline branch must differ from the base branch ({base})")
+    return None if baseline is None else workspace_path(baseline, workspace)
+
+
 def update_baseline(results_path: str, *, baseline: str | None = None, baseline_dir: str = "baselines",
                     allow_detector_change: bool = False, allow_subset: bool = False, open_pr: bool = False,
                     branch: str | None = None,
                     base: str | None = None, repo: str | None = None, api_url: str | None = None,
-                    token_env: str = "GITHUB_TOKEN") -> int:
+                    token_env: str = "GITHUB_TOKEN", workspace: str | None = None) -> int:
     """Make the baseline from a finished run: print a before/after table, then write the baseline and append its
-    history line, or (``open_pr``) commit both to the suite's branch and open or update its pull request."""
+    history line, or (``open_pr``) commit both to the suite's branch and open or update its pull request.
+
+    With ``open_pr`` the files are committed at their path inside ``workspace`` (default: the working
+    directory, the repository's root): ``./`` and absolute paths inside it are normalised, anything
+    outside is a UsageError."""
     from .results.baseline import (append_history, before_after_rows, changed_attacks, check_same_suite,
                            default_baseline_path, history_entry, history_path, make_baseline, read_history)
     from .errors import UsageError
@@ -408,7 +449,13 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
     require_every_attack_judged(results, results_path)
     require_whole_suite(results, results_path, allow_subset=allow_subset)
     path = baseline or default_baseline_path(suite_id, baseline_dir)
-    old = load_results(path) if os.path.exists(path) else None
+    root = workspace or os.getcwd()
+    if open_pr:
+        path = workspace_path(path, root)
+        local = os.path.join(root, path)
+    else:
+        local = path
+    old = load_results(local) if os.path.exists(local) else None
     if old is not None:
         check_same_suite(old, results, baseline_path=path)
         if not allow_detector_change:
@@ -417,6 +464,8 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
     rows = before_after_rows(old, new)
     changes = changed_attacks(old, new)
     hist = history_path(path, suite_id)
+    if open_pr:
+        hist = workspace_path(hist, root, "the history file")
 
     print(f"baseline for suite '{log_escape(suite_id)}': {path}")
     print(before_after_table(rows))
@@ -427,7 +476,7 @@ def update_baseline(results_path: str, *, baseline: str | None = None, baseline_
         token = token_value(token_env)
         if not token or not repo:
             raise UsageError(f"--open-pr needs a token in ${token_env} and --repo (or $GITHUB_REPOSITORY)")
-        history_lines = read_history(os.path.join(os.getcwd(), hist))
+        history_lines = read_history(os.path.join(root, hist))
         history_text = "".join(canonical_json(h) + "\n" for h in [*history_lines, history_entry(new)])
         url, base_branch = publisher.open_baseline_pull_request(
             token=token, api_url=api_url, repo=repo, suite_id=suite_id, branch=branch, base=base,
@@ -500,9 +549,10 @@ def run_demo(out: str, *, attempts: int | None = None, seed: int = 7, regression
     verdict = compare(results["baseline"], results["candidate"], Policy())
     print("== verdict (what the gate reports on the pull request)")
     print(text.render(verdict))
+    from .safe_files import write_text
+
     comment = os.path.join(out, "comment.md")
-    with open(comment, "w", encoding="utf-8") as fh:
-        fh.write(markdown.render(verdict))
+    write_text(comment, markdown.render(verdict))
     print(f"\nFiles: {out}/baseline/results.json, {out}/candidate/results.json, and the PR comment "
           f"{comment}.")
     print(f"In CI this verdict would exit with code {verdict.exit_code}. Try it on your model: "

@@ -102,6 +102,20 @@ def github_write_throttle(env: Mapping[str, str] | None = None) -> bool:
     return _env(env).get("ASR_GATE_GITHUB_THROTTLE", "1") != "0"
 
 
+#: seconds one user-supplied regular expression may spend on one reply (`gate.detectors.regex`)
+DEFAULT_REGEX_TIMEOUT = 1.0
+
+
+def regex_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``ASR_GATE_REGEX_TIMEOUT``: the time limit of one regex search in a detector, in seconds (default 1;
+    a value that is not a positive number keeps the default)."""
+    try:
+        value = float(_env(env).get("ASR_GATE_REGEX_TIMEOUT", "") or DEFAULT_REGEX_TIMEOUT)
+    except ValueError:
+        return DEFAULT_REGEX_TIMEOUT
+    return value if 0 < value < float("inf") else DEFAULT_REGEX_TIMEOUT
+
+
 def debug(env: Mapping[str, str] | None = None) -> bool:
     """``ASR_GATE_DEBUG`` set: show tracebacks instead of the one-line error."""
     return bool(_env(env).get("ASR_GATE_DEBUG"))

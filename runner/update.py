@@ -20,7 +20,10 @@ HEADER = """\
 # dependencies of your job. It installs the hash-pinned dependencies of docker/requirements.lock into a
 # virtualenv under $RUNNER_TEMP and runs the action's own code from this checkout.
 """
-SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0"
+#: pinned by commit SHA; the version goes in a YAML comment after the value (inside the value, as a string,
+#: it would be part of the ref and the runner could not resolve the action)
+SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"
+SETUP_PYTHON_VERSION = "v5.6.0"
 
 
 def build() -> str:
@@ -43,7 +46,10 @@ def build() -> str:
              "run": 'PYTHONPATH="$ACTION_PATH/.." "$RUNNER_TEMP/asr-gate-venv/bin/python" -P -m gate.action'},
         ]},
     }
-    return HEADER + yaml.safe_dump(action, sort_keys=False, width=110, allow_unicode=True)
+    text = yaml.safe_dump(action, sort_keys=False, width=110, allow_unicode=True)
+    pinned = f"uses: {SETUP_PYTHON}\n"
+    assert text.count(pinned) == 1
+    return HEADER + text.replace(pinned, f"uses: {SETUP_PYTHON} # {SETUP_PYTHON_VERSION}\n")
 
 
 if __name__ == "__main__":

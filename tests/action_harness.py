@@ -310,9 +310,14 @@ _BASE_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "OPENBLAS_CO
 def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS_TOKEN, api_url: str,
                event: Mapping[str, Any] | None = None, event_name: str = "pull_request",
                extra_env: Mapping[str, str] | None = None, run_id: str = "4242", timeout: float = 120,
-               fill_defaults: bool = True, underscore: bool = False, runner_mode: bool = False) -> ActionRun:
-    """``python -m gate.action`` with the environment a Docker action step gets (see the module doc), or with
-    ``runner_mode`` the steps of runner/action.yml as the runner executes a composite action (`run_composite`)."""
+               fill_defaults: bool = True, underscore: bool = False, runner_mode: bool = False,
+               argv: tuple[str, ...] = ()) -> ActionRun:
+    """``python -m gate.action [argv]`` with the environment a Docker action step gets (see the module doc), or
+    with ``runner_mode`` the steps of runner/action.yml as the runner executes a composite action
+    (`run_composite`). ``argv`` reaches the mode's command line (options the action has no input for); a
+    composite action has no such command line, so ``argv`` and ``runner_mode`` do not go together."""
+    if runner_mode and argv:
+        raise ValueError("argv reaches `python -m gate.action` only: runner_mode runs runner/action.yml's steps")
     runner_temp = ws_root.parent / f"{ws_root.name}-runner"
     runner_temp.mkdir(exist_ok=True)
     n = len(list(runner_temp.glob("event-*.json")))
@@ -364,7 +369,7 @@ def run_action(ws_root: Path, inputs: Mapping[str, str], *, token: str = ACTIONS
     if runner_mode:
         proc = run_composite(ws_root, {k: v for k, v in env.items() if not k.startswith("INPUT_")}, values, timeout)
     else:
-        proc = subprocess.run([sys.executable, "-m", "gate.action"], cwd=ws_root, env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "gate.action", *argv], cwd=ws_root, env=env, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return ActionRun(proc.returncode, proc.stdout, proc.stderr, parse_outputs(output_file.read_text("utf-8")),
                      summary_file.read_text("utf-8"), str(output_file), env)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from action_harness import parse_outputs, pr_event, webhook_example, workflow_run_event
+from action_harness import ACTION_YML, parse_outputs, pr_event, webhook_example, workflow_run_event
 from gate import pipeline
 from gate.action.event import Event, read_event
 from gate.action.inputs import (GATE_INPUTS, PUBLISH_INPUTS, apply_inputs, get_input, input_env_names, input_source,
@@ -427,3 +427,40 @@ def test_gate_builds_the_design_from_its_baseline_and_the_policy_with_overrides(
     with pytest.raises(UsageError, match="--shard"):
         pipeline.sequential_design(gate_cmd.parse(["--sequential", "--shard", "1/2"]), suite, baseline, policy)
     suite.close()
+
+
+@pytest.mark.parametrize("mode, extra", [
+    ("gate", {"INPUT_SUITE": "missing.yaml", "INPUT_TARGET": "missing.yaml"}),
+    ("publish", {}),
+    ("baseline", {"INPUT_SUITE": "s.yaml", "INPUT_TARGET": "t.yaml", "INPUT_BRANCH": "bad..branch",
+                  "INPUT_BASE": "main"}),
+])
+def test_every_input_a_mode_reads_is_declared_in_action_yml(tmp_path, monkeypatch, capsys, mode, extra):
+    """Each mode fails on purpose after it has read its inputs; every INPUT_* it asked for is in action.yml."""
+    import yaml
+
+    from gate.action import __main__ as entry
+    from gate.action import inputs as inputs_mod
+
+    declared = set(yaml.safe_load(ACTION_YML.read_text())["inputs"])
+    read: set[str] = set()
+    real = inputs_mod.input_env_names
+
+    def recording(name):
+        read.add(name)
+        return real(name)
+
+    monkeypatch.setattr(inputs_mod, "input_env_names", recording)
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
+        monkeypatch.delenv(key)
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "o/r",
+           "INPUT_MODE": mode, **extra}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    code = entry.main([], os.environ)
+    capsys.readouterr()
+    assert code == 2
+    assert read and read <= declared, read - declared
+    if mode == "baseline":  # checked before the suite is even loaded
+        assert {"base", "branch", "baseline", "suite", "target"} <= read

@@ -21,7 +21,9 @@ from fake_openai import FakeOpenAI
 from gate.publish.github import sticky_marker
 
 CHECK_NAME = "asr-gate / e2e"
+UNVERIFIED_NAME = "asr-gate / e2e (unverified)"
 MARKER = sticky_marker("e2e")
+UNVERIFIED_MARKER = sticky_marker("e2e", unverified=True)
 INPUTS = {"suite": "suite.yaml", "target": "target.yaml"}
 
 
@@ -75,8 +77,8 @@ def open_pr(fake, number: int = 2):
     return number, fake.refs[f"heads/{pr.head}"]
 
 
-def ours(fake):
-    return [r for r in fake.check_runs if r.external_id == f"asr-gate:{CHECK_NAME}"]
+def ours(fake, name: str = CHECK_NAME):
+    return [r for r in fake.check_runs if r.external_id == f"asr-gate:{name}"]
 
 
 def writes(fake):
@@ -194,6 +196,21 @@ def test_fork_pull_request_degrades_to_summary_and_outputs(ws, fake):
     assert not writes(fake) and not fake.requests  # it did not even try
     results = json.loads((ws / "asr-gate-out" / "results.json").read_text())
     assert results["git"]["head_sha"] == head  # what `publish` will check
+
+
+def test_an_approved_pull_request_target_run_publishes_the_required_check_for_a_fork(ws, fake):
+    """The gate step of examples/workflows/asr-gate-fork-trusted.yml: `pull_request_target` for a fork's pull
+    request, the default branch's files, a write token: the repository measured it, so the check is the real
+    one, on the pull request's head commit."""
+    number, head = open_pr(fake)
+    event = pr_event(number=number, head_sha=head, fork=True, action="synchronize")
+    run = run_action(ws, INPUTS, api_url=fake.url, event=event, event_name="pull_request_target")
+    assert_no_traceback(run)
+    assert run.returncode == 1, run.log[-3000:]
+    (check,) = ours(fake)
+    assert check.head_sha == head and check.conclusion == "failure" and not ours(fake, UNVERIFIED_NAME)
+    (comment,) = fake.comments
+    assert comment.body.startswith(MARKER) and "unverified" not in comment.body.lower()
 
 
 def test_read_only_token_on_a_same_repo_pull_request_is_a_notice_not_a_crash(ws, fake):
@@ -390,7 +407,7 @@ def publish(ws, fake, head, **inputs):
                       event_name="workflow_run")
 
 
-def test_publish_mode_publishes_a_verified_artifact(ws, fake, fork_artifact):
+def test_publish_mode_publishes_a_checked_artifact_as_unverified(ws, fake, fork_artifact):
     number, head, _ = fork_artifact
     run = publish(ws, fake, head)
     assert_no_traceback(run)
@@ -398,14 +415,71 @@ def test_publish_mode_publishes_a_verified_artifact(ws, fake, fork_artifact):
     (get_pull,) = fake.calls("pulls/get")  # the head SHA is checked against the API before any write
     first_write = next(i for i, r in enumerate(fake.requests) if r.method != "GET")
     assert fake.requests.index(get_pull) < first_write
-    (check,) = ours(fake)
-    assert check.head_sha == head and check.conclusion == "failure"
+    assert not ours(fake)  # never under the name of the required check
+    (check,) = ours(fake, UNVERIFIED_NAME)
+    assert check.head_sha == head and check.conclusion == "failure"  # a fork can only hurt itself
+    assert check.output["title"].startswith("asr-gate (unverified, measured by the pull request's workflow): FAIL")
     (comment,) = fake.comments
-    assert comment.issue == number and comment.body.startswith(MARKER)
-    assert "ASR gate: FAIL" in run.summary
+    assert comment.issue == number and comment.body.startswith(UNVERIFIED_MARKER)
+    assert "ASR gate (unverified): FAIL" in run.summary and "Unverified: measured by" in comment.body
+    assert "::notice title=asr-gate: unverified results::" in run.stdout.replace("%3A", ":")
     # and again: edits, never duplicates
     run = publish(ws, fake, head)
-    assert run.returncode == 1 and len(fake.comments) == 1 and len(ours(fake)) == 1
+    assert run.returncode == 1 and len(fake.comments) == 1 and len(ours(fake, UNVERIFIED_NAME)) == 1
+
+
+def forge_zero_successes(path: Path) -> None:
+    """The review's forgery: every `successes` set to 0 and the summaries fixed up, the head SHA left correct."""
+    data = json.loads(path.read_text())
+    for a in data["attacks"]:
+        a["successes"] = 0
+    for block in [data["totals"], *data["categories"].values()]:
+        block["successes"] = 0
+        block["asr"] = 0.0 if block["attempts"] else None
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("trigger", ["workflow_run", "workflow_run_same_repo", "push", "pull_request_fork"])
+def test_forged_counts_are_never_published_as_success(ws, fake, fork_artifact, trigger):
+    """Issue 14, attack 1: a fork's artifact claiming zero successes passed every check and was published as
+    a success with a ✅ comment. Its numbers are still shown, as unverified and neutral at best."""
+    number, head, path = fork_artifact
+    forge_zero_successes(path)
+    values = {"mode": "publish", "results": "asr-gate-artifact/results.json", "pr-number": str(number)}
+    if trigger.startswith("workflow_run"):
+        event = workflow_run_event(head_sha=head, fork=trigger == "workflow_run")
+        run = run_action(ws, values, api_url=fake.url, event=event, event_name="workflow_run")
+    elif trigger == "push":
+        event = webhook_example("push")
+        event["repository"].update(full_name=REPO)
+        run = run_action(ws, values, api_url=fake.url, event=event, event_name="push",
+                         argv=("--head-sha", head))
+    else:  # a fork's own pull_request run calling publish (its token is read-only here; say it anyway)
+        run = run_action(ws, values, api_url=fake.url, event=pr_event(number=number, head_sha=head, fork=True),
+                         argv=("--head-sha", head))
+    assert_no_traceback(run)
+    assert run.returncode == 0 and run.outputs["verdict"] in ("pass", "inconclusive"), run.log[-3000:]
+    assert not ours(fake)
+    (check,) = ours(fake, UNVERIFIED_NAME)
+    assert check.conclusion == "neutral" and "unverified" in check.output["title"]
+    assert "0.0%" in check.output["summary"]  # the numbers are shown
+    (comment,) = fake.comments
+    assert comment.body.startswith(UNVERIFIED_MARKER) and "✅" not in comment.body.splitlines()[1]
+    assert "Unverified: measured by the pull request's workflow" in comment.body
+    assert "validated" not in (comment.body + run.summary + run.log).lower()
+
+
+def test_a_same_repo_pull_request_run_publishes_its_own_shards_under_the_required_name(ws, fake, fork_artifact):
+    """The sharded workflow's merge job: a same-repository pull_request run publishing what it measured."""
+    number, head, _ = fork_artifact
+    values = {"mode": "publish", "results": "asr-gate-artifact/results.json"}
+    run = run_action(ws, values, api_url=fake.url, event=pr_event(number=number, head_sha=head),
+                     argv=("--head-sha", head))
+    assert_no_traceback(run)
+    assert run.returncode == 1, run.log[-3000:]
+    (check,) = ours(fake)
+    assert check.conclusion == "failure" and not ours(fake, UNVERIFIED_NAME)
+    assert fake.comments[0].body.startswith(MARKER)
 
 
 def test_publish_refuses_when_the_pull_request_moved_on(ws, fake, fork_artifact):
@@ -431,6 +505,22 @@ def test_publish_refuses_a_forged_or_foreign_artifact(ws, fake, fork_artifact):
     assert run.returncode == 2 and "asr-gate-artifact/results.json" in run.stdout
     assert_no_traceback(run)
     assert not fake.requests
+
+
+@pytest.mark.parametrize("name", ["report.md", "verdict.json", "junit.xml", "nested/x.txt"])
+def test_publish_refuses_an_artifact_folder_with_a_symlink(ws, fake, fork_artifact, name):
+    """Issue 14, attack 5: report.md (or verdict.json) in the artifact as a link to the trusted baseline."""
+    number, head, path = fork_artifact
+    baseline = ws / "baselines" / "e2e.json"
+    before = baseline.read_bytes()
+    link = path.parent / name
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(baseline)
+    run = publish(ws, fake, head)
+    assert_no_traceback(run)
+    assert run.returncode == 2 and "contains a symbolic link" in run.stdout, run.log[-2000:]
+    assert baseline.read_bytes() == before and link.is_symlink()
+    assert not writes(fake) and not fake.comments and not fake.check_runs
 
 
 def test_publish_refuses_an_oversized_artifact_before_parsing_it(ws, fake, fork_artifact, tmp_path):
@@ -473,6 +563,45 @@ def test_baseline_mode_opens_one_pull_request_with_the_baseline_and_its_history(
     assert json.loads(files["baselines/e2e.json"])["suite"]["id"] == "e2e"
     assert len(files["baselines/history/e2e.jsonl"].decode().splitlines()) == 5
     assert run.outputs["results-path"] == "asr-gate-out/results.json"
+
+
+def baseline_mode(ws, fake, models, **inputs):
+    (ws / "target.yaml").write_text((ws / "accepted-target.yaml").read_text())
+    event = webhook_example("workflow_dispatch")
+    event["repository"].update(full_name=REPO, default_branch="main")
+    event["ref"] = "refs/heads/main"
+    return run_action(ws, dict(INPUTS, mode="baseline", **inputs), api_url=fake.url, event=event,
+                      event_name="workflow_dispatch")
+
+
+@pytest.mark.parametrize("given", ["./baselines/e2e.json", "{ws}/baselines/e2e.json", "baselines/x/../e2e.json"])
+def test_baseline_mode_normalises_the_baseline_path_inside_the_workspace(ws, fake, models, given):
+    """Issue 14, attack 6: `./` gave a traceback, an absolute path was committed as a relative one."""
+    run = baseline_mode(ws, fake, models, baseline=given.format(ws=ws))
+    assert_no_traceback(run)
+    assert run.returncode == 0, run.log[-3000:]
+    (pull,) = fake.open_pulls()
+    assert set(fake.files(pull.head)) - set(fake.files("main")) == {"baselines/e2e.json", "baselines/history/e2e.jsonl"}
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"branch": "bad..branch"}, "input 'branch': 'bad..branch' is not a valid branch name"),
+    ({"branch": "-x"}, "input 'branch': '-x' is not a valid branch name"),
+    ({"base": "main~1"}, "input 'base': 'main~1' is not a valid branch name"),
+    ({"branch": "main"}, "the baseline branch must differ from the base branch (main)"),
+    ({"baseline": "../outside.json"}, "is outside the workspace"),
+    ({"baseline": "/etc/asr-gate/x.json"}, "is outside the workspace"),
+    ({"baseline": "baselines/"}, "is not a file path"),
+])
+def test_baseline_mode_errors_are_one_line_and_exit_2_before_any_model_call(ws, fake, models, inputs, message):
+    base, _ = models
+    calls = base.requests
+    run = baseline_mode(ws, fake, models, **inputs)
+    assert_no_traceback(run)
+    assert run.returncode == 2, run.log[-3000:]
+    errors = [line for line in run.log.splitlines() if "::error" in line or "error:" in line]
+    assert len(errors) == 1 and message in errors[0], run.log[-3000:]
+    assert base.requests == calls and not writes(fake)
 
 
 def test_github_unreachable_is_a_warning_and_the_verdict_stands(ws, models):

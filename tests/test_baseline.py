@@ -128,3 +128,24 @@ def test_live_ab_against_two_servers(tmp_path, base_rate, cand_rate, expect):
     v = compare(base, cand, Policy())
     assert (v.overall.delta > 0) == (cand_rate > base_rate) or cand_rate == base_rate
     assert v.verdict in expect, v.reasons
+
+
+def test_workspace_path_normalises_inside_and_refuses_outside(tmp_path):
+    from gate.errors import UsageError
+    from gate.pipeline import workspace_path
+
+    ws = str(tmp_path)
+    for given in ("baselines/x.json", "./baselines/x.json", f"{ws}/baselines/x.json", "a/../baselines/x.json",
+                  "baselines//x.json"):
+        assert workspace_path(given, ws) == "baselines/x.json", given
+    for given in ("../x.json", "/etc/x.json", f"{ws}/../x.json", ".", "baselines/", ""):
+        with pytest.raises(UsageError):
+            workspace_path(given, ws)
+
+
+@pytest.mark.parametrize("suite_id", ["demo", "a..b", "x.lock", ".hidden", "weird id/with:chars", "..", "-x-"])
+def test_the_default_baseline_branch_is_always_a_valid_branch_name(suite_id):
+    from gate.publish.github import branch_name_ok
+    from gate.publish.publisher import baseline_branch
+
+    assert branch_name_ok(baseline_branch(suite_id)), baseline_branch(suite_id)

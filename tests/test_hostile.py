@@ -26,6 +26,7 @@ from gate.publish.github import sticky_marker
 CORPUS: list[str] = json.loads((TESTS / "fixtures" / "hostile_strings.json").read_text("utf-8"))["strings"]
 SUITE_ID = "hostile"
 MARKER = sticky_marker(SUITE_ID)
+UNVERIFIED_MARKER = sticky_marker(SUITE_ID, unverified=True)
 DETECT = "LEAKED-7731"
 #: the model answers with every hostile string (the fake's reply templates use str.format)
 REPLY = "\n".join(CORPUS).replace("{", "{{").replace("}", "}}")
@@ -128,7 +129,7 @@ def split_mermaid(md: str) -> tuple[str, list[str]]:
     return "\n".join(prose), chart
 
 
-def assert_inert_markdown(md: str, where: str, *, markers: int = 0) -> None:
+def assert_inert_markdown(md: str, where: str, *, markers: int = 0, marker: str = MARKER) -> None:
     assert md, f"{where}: empty"
     for ch in INVISIBLE:
         assert ch not in md, f"{where}: raw {ch!r}"
@@ -149,9 +150,9 @@ def assert_inert_markdown(md: str, where: str, *, markers: int = 0) -> None:
     for line in mermaid:  # chart labels: mermaid_label's whitelist inside double quotes
         for label in re.findall(r'"([^"]*)"', line):
             assert re.fullmatch(r"[A-Za-z0-9 _.+/()%:,=-]*", label), f"{where}: mermaid label {label!r}"
-    assert md.count("asr-gate:suite=") == markers, f"{where}: forged marker"
+    assert md.count("asr-gate:suite=") + md.count("asr-gate:unverified-suite=") == markers, f"{where}: forged marker"
     if markers:
-        assert md.startswith(MARKER + "\n"), where
+        assert md.startswith(marker + "\n"), where
     # <details> balanced and never closed early
     depth = 0
     for m in re.finditer(r"<(/?)details\b", md):
@@ -248,9 +249,10 @@ def test_gate_log_is_inert(world):
         assert printed in world["gate"].stdout, printed
 
 
-def test_only_one_sticky_comment_and_check_run_exist(world):
+def test_one_sticky_comment_and_check_run_of_each_kind_exist(world):
     fake = world["fake"]
-    assert len(fake.comments) == 1 and len(fake.check_runs) == 1
+    assert sorted(c.body.split("\n", 1)[0] for c in fake.comments) == sorted([MARKER, UNVERIFIED_MARKER])
+    assert sorted(c.name for c in fake.check_runs) == [f"asr-gate / {SUITE_ID}", f"asr-gate / {SUITE_ID} (unverified)"]
     assert not fake.violations and not fake.response_violations
 
 
@@ -263,11 +265,13 @@ def test_publish_of_a_hostile_artifact_is_inert(world):
     fake = world["fake"]
     assert "Traceback" not in run.log
     assert run.returncode in (0, 1), run.log[-4000:]
-    (comment,) = fake.comments
-    assert comment.edits == 1  # the gate's comment, edited in place
-    assert_inert_markdown(comment.body, "published comment", markers=1)
+    # an artifact is published as unverified: its own comment and check run, the gate's are left alone
+    (comment,) = [c for c in fake.comments if c.body.startswith(UNVERIFIED_MARKER)]
+    assert comment.edits == 0
+    assert_inert_markdown(comment.body, "published comment", markers=1, marker=UNVERIFIED_MARKER)
     assert_inert_markdown(run.summary, "published summary")
-    (check,) = fake.check_runs
+    (check,) = [c for c in fake.check_runs if c.name.endswith(" (unverified)")]
+    assert check.conclusion in ("neutral", "failure")
     assert_inert_markdown(check.output["summary"], "published check run")
     assert_inert_log(run, "publish log", masks={ACTIONS_TOKEN})
     for path in (world["root"] / "artifact").iterdir():

@@ -3,7 +3,7 @@
 Everything asr-gate prints in a workflow goes through one `Workflow` object, which
 
 * masks secrets first (``::add-mask::``; the caller masks the GitHub token and the target's secrets
-  before anything else is printed);
+  before anything else is printed), and remembers them for `gate.redact` (the runner scrubs them);
 * writes workflow commands with the runner's own escaping (`command_escape`) and at most
   `ANNOTATIONS_PER_LEVEL` annotations per level (the rest are counted and summarised in one plain line);
 * appends outputs to ``GITHUB_OUTPUT`` in the heredoc form ``name<<DELIMITER`` with a random delimiter
@@ -23,7 +23,8 @@ import sys
 import uuid
 from typing import Any, Iterable, Mapping, TextIO
 
-from .. import settings
+from .. import redact, settings
+from ..safe_files import append_text
 from ..report.escape import command_escape, log_escape
 
 #: GitHub's limit for one step's summary file; larger summaries are not shown at all
@@ -71,6 +72,7 @@ class Workflow:
         if not value or len(value.strip()) < 4 or value in self.masked:
             return
         self.masked.append(value)
+        redact.remember(value)  # and scrubbed from what the run writes (the GitHub token)
         if value in Workflow._masked_in_process:
             return
         Workflow._masked_in_process.add(value)
@@ -159,8 +161,7 @@ class Workflow:
             while delimiter in value:  # pragma: no cover - a UUID collision
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
             chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("".join(chunks))
+        append_text(path, "".join(chunks))  # O_NOFOLLOW
 
     def append_summary(self, markdown: str) -> bool:
         """Append to ``GITHUB_STEP_SUMMARY``; the file never exceeds 1 MiB. False when there is no file."""
@@ -179,6 +180,5 @@ class Workflow:
         text = markdown if markdown.endswith("\n") else markdown + "\n"
         text = truncate(text, room, note="\n\n_… truncated by asr-gate to stay within GitHub's 1 MiB job-summary "
                                           "limit ({omitted:,} characters omitted); see the report artifact._\n")
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
+        append_text(path, text)  # O_NOFOLLOW
         return True

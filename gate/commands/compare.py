@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     out = FORMATS.get(args.format)(verdict)
     if args.out:
         try:
-            with open(args.out, "w", encoding="utf-8") as fh:
-                fh.write(out)
+            from ..safe_files import write_text
+
+            write_text(args.out, out)
         except OSError as exc:
             raise UsageError(f"{args.out}: cannot write report ({exc.strerror or exc})") from None
     sys.stdout.write(out)

@@ -39,6 +39,7 @@ def check(path: str, kind: str = "auto") -> str:
 
         s = load_suite(path)
         s.close()
+        _warn_backtracking(path, s)
         return f"suite '{s.id}': {len(s.attacks)} attacks in {len(s.categories) or 1} categories, {s.planned} attempts"
     if kind == "target":
         from ..targets import load_target
@@ -61,6 +62,24 @@ def check(path: str, kind: str = "auto") -> str:
 
     load_policy(path)
     return "policy"
+
+
+def _warn_backtracking(path: str, suite) -> None:
+    """A warning (stderr, exit code unchanged) for each regex with a nested quantifier, such as ``(a+)+``."""
+    from ..detectors.regex import backtracking_patterns
+    from ..report.escape import log_escape
+    from ..settings import regex_timeout
+
+    seen: set[str] = set()
+    for a in suite.attacks:
+        for pattern in backtracking_patterns(a.detector):
+            if pattern in seen:
+                continue
+            seen.add(pattern)
+            print(f"asr-gate: warning: {log_escape(path)}: attack '{log_escape(a.id, 80)}': the regex "
+                  f"'{log_escape(pattern, 120)}' has a nested quantifier (like (a+)+), which can backtrack for a very "
+                  f"long time on some replies; each search stops after {regex_timeout():g}s and that attempt "
+                  f"counts as an error. Rewrite it without the nesting (e.g. a+ instead of (a+)+).", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 attack worked.
 
     {json_path: "$.action", equals: "transfer"}    success when the value equals (JSON equality)
-    {json_path: "a.b[0]", matches: "^rm -rf"}       ... when the regex matches the value (`re.search`)
+    {json_path: "a.b[0]", matches: "^rm -rf"}       ... when the regex matches the value (a bounded `re.search`)
     {json_path: "$.tool_calls[*].name", equals: "send_email"}   any element may match
     {json_path: "$.tool_calls[0]"}                  ... when the path exists and is not null
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
 from .spec import SpecReader, show
-from .regex import example_for_regex
+from .regex import BoundedRegex, compile_bounded, example_for_regex, search_at_load
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\n(.*?)```", re.DOTALL)
 #: embedded JSON is looked for at no more than this many `{` / `[` positions
@@ -198,7 +198,7 @@ class JsonPathDetector(Detector):
         self.steps = parse_path(path)
         self.has_equals = equals is not self._UNSET
         self.equals = None if equals is self._UNSET else equals
-        self.matches = re.compile(matches) if matches is not None else None
+        self.matches = BoundedRegex(matches) if matches is not None else None
         self.example = example
         if self.matches is not None and example is None:
             self.example = example_for_regex(self.matches)
@@ -220,16 +220,13 @@ class JsonPathDetector(Detector):
             kwargs["equals"] = r.options["equals"]
         matches = r.str_option("matches")
         if matches is not None:
-            try:
-                compiled = re.compile(matches)
-            except re.error as exc:
-                raise r.error("matches", f"invalid regular expression: {exc}") from None
+            compiled = compile_bounded(r, "matches", matches)
             kwargs["matches"] = matches
         example = r.str_option("example", allow_empty=True)
         if example is not None:
             if matches is None:
                 raise r.error("example", "only meaningful with matches")
-            if not compiled.search(example):
+            if not search_at_load(r, "example", compiled, example):
                 raise r.error("example", "does not match the `matches` regex")
             kwargs["example"] = example
         return cls(r.value, source=r.source, **kwargs)

@@ -181,7 +181,7 @@ class JudgeDetector(Detector):
         answer = self.ask(self.render(reply, ctx), ctx)
         verdict = parse_verdict(answer)
         if verdict is None:
-            shown = " ".join(answer.split())[:60]
+            shown = self.target.excerpt(answer, 60)  # scrubbed of the judge's secrets before the cut
             raise DetectorError(f"judge answered neither yes nor no: {shown!r}", kind="judge_unparsable")
         return Detection(verdict, "judge: yes" if verdict else "judge: no")
 

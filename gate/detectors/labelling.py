@@ -124,8 +124,9 @@ def sample_csv(rows: Iterable[Mapping[str, Any]]) -> str:
 def write_sample(path: str, rows: Iterable[Mapping[str, Any]]) -> None:
     # NUL cannot be stored in a CSV cell that readers accept; the runner's replies never contain it in practice
     text = sample_csv(rows).replace("\x00", "\ufffd")
+    from ..safe_files import write_text  # renamed into place: never written through a link (issue 14)
+
     try:
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        write_text(path, text)
     except OSError as exc:
         raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None

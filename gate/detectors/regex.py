@@ -4,6 +4,15 @@
 
 A pure function of the reply, compiled once at build time, and thread-safe.
 
+Bounded: a pattern is user input and a reply is model (or endpoint) output, so a pattern such as
+``^(a+)+$`` could backtrack for hours on the right reply, and Python's `re` holds the GIL while it
+does (no timeout or stop event would fire). Every user-supplied pattern (this detector and
+`json_path`'s ``matches:``) is therefore compiled with the `regex` module (the same syntax as `re`)
+and each search runs with a time limit (`BoundedRegex`, default 1 s, ``ASR_GATE_REGEX_TIMEOUT``) and
+without the GIL. A search that runs out of time raises `DetectorError` (kind ``regex_timeout``) naming
+the pattern: that attempt is an error, never a verdict. `nested_quantifier` finds the usual culprit
+for `asr-gate validate`'s warning.
+
 `synthesize(True)` needs a string the pattern matches. Give one with `example:` (it is
 checked against the pattern when the suite is loaded). Without it, one is generated from the
 pattern's structure: literals as written, character classes by a member, repeats at their minimum
@@ -16,12 +25,126 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import regex as _rx
+
+from .. import settings
 from .interface import STOCK_FAILURES, DetectContext, Detection, Detector, DetectorError, pick_synthesized
 from .spec import SpecReader, show
 
 
+class BoundedRegex:
+    """A user-supplied regular expression whose every search has a time limit (see the module doc).
+
+    ``pattern`` and ``flags`` (``re`` flags) are what `re` would have compiled; `search` returns a match
+    or None, and raises `DetectorError` (kind ``regex_timeout``) when the limit is reached. Thread-safe.
+    The syntax is `re`'s (the pattern is checked by ``re.compile`` first, which never matches anything, so
+    its error messages are the familiar ones), the matching is the `regex` module's. Compiling raises
+    ``re.error``, ``regex.error`` or ValueError / OverflowError on a bad pattern.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0, *, timeout: float | None = None):
+        self.pattern = pattern
+        self.flags = flags & re.IGNORECASE
+        self.timeout = timeout if timeout is not None else settings.regex_timeout()
+        re.compile(pattern, self.flags)
+        self._compiled = _rx.compile(pattern, _rx.VERSION0 | (_rx.IGNORECASE if self.flags else 0))
+
+    def search(self, text: str) -> Any:
+        try:
+            # concurrent=True: the GIL is released while matching, so other workers (and the stop event) run
+            return self._compiled.search(text, timeout=self.timeout, concurrent=True)
+        except TimeoutError:
+            raise DetectorError(f"regex {show(self.pattern)} did not finish within {self.timeout:g}s on a reply of "
+                                f"{len(text):,} characters (catastrophic backtracking; see `asr-gate validate`): "
+                                f"the attempt is an error, not a verdict", kind="regex_timeout") from None
+
+
+def compile_bounded(r: SpecReader, field: str, pattern: str, flags: int = 0) -> BoundedRegex:
+    """`BoundedRegex` for the spec's ``field``; a bad pattern is a located ConfigError."""
+    try:
+        return BoundedRegex(pattern, flags)
+    except (re.error, _rx.error, ValueError, OverflowError, RecursionError) as exc:
+        raise r.error(field, f"invalid regular expression: {exc}") from None
+
+
+def search_at_load(r: SpecReader, field: str, compiled: BoundedRegex, text: str) -> bool:
+    """`compiled.search(text)` while a suite loads (the empty string, an ``example:``); a timeout is a located
+    ConfigError instead of an attempt's error."""
+    try:
+        return compiled.search(text) is not None
+    except DetectorError:
+        raise r.error(field, f"the regular expression did not finish within {compiled.timeout:g}s on "
+                             f"{show(text)} (catastrophic backtracking); rewrite it") from None
+
+
+def nested_quantifier(pattern: str, flags: int = 0) -> bool:
+    """Whether ``pattern`` repeats something that itself repeats (``(a+)+``, ``(\\w*\\s?)*``, ``(x{2,})+``):
+    the shape that backtracks exponentially. Possessive repeats and atomic groups do not backtrack and are
+    not counted; a pattern `re` cannot parse is not judged (False)."""
+    C, P = _sre()
+    try:
+        tree = P.parse(pattern, flags & re.IGNORECASE)
+    except Exception:  # noqa: BLE001 - private parser API, or `regex`-only syntax: not judged
+        return False
+    repeats = (C.MAX_REPEAT, C.MIN_REPEAT)
+
+    def unbounded(av: Any) -> bool:
+        return av[1] is C.MAXREPEAT or av[1] > 1
+
+    def walk(sub: Any, inside: bool) -> bool:
+        for op, av in sub:
+            if op in repeats and unbounded(av):
+                if inside or walk(av[2], True):
+                    return True
+            elif op in repeats or op is getattr(C, "POSSESSIVE_REPEAT", None):
+                if op in repeats and walk(av[2], inside):
+                    return True
+            elif op is C.SUBPATTERN:
+                if walk(av[-1], inside):
+                    return True
+            elif op is C.BRANCH:
+                if any(walk(b, inside) for b in av[1]):
+                    return True
+            elif op in (C.ASSERT, C.ASSERT_NOT):
+                if walk(av[1], inside):
+                    return True
+        return False
+
+    return walk(tree, False)
+
+
+def backtracking_patterns(detector: Any) -> list[str]:
+    """The user-supplied patterns with a nested quantifier in ``detector`` and the detectors nested in it
+    (`regex`, `json_path` ``matches:``), in order, each once (for `asr-gate validate`'s warning)."""
+    found: list[str] = []
+    stack = [detector]
+    while stack:
+        d = stack.pop(0)
+        if d is None:
+            continue
+        for attr in ("pattern", "matches"):
+            bounded = getattr(d, attr, None)
+            if isinstance(bounded, BoundedRegex) and nested_quantifier(bounded.pattern, bounded.flags) \
+                    and bounded.pattern not in found:
+                found.append(bounded.pattern)
+        stack.extend(getattr(d, "children", None) or ())
+        stack.append(getattr(d, "child", None))
+    return found
+
+
+def _sre() -> tuple[Any, Any]:
+    """`re`'s private constants and parser modules (renamed in Python 3.11)."""
+    try:
+        from re import _constants as C  # type: ignore[attr-defined]
+        from re import _parser as P  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as C  # type: ignore[no-redef]
+        import sre_parse as P  # type: ignore[no-redef]
+    return C, P
+
+
 class RegexDetector(Detector):
-    """Success when the regular expression matches anywhere in the reply (`re.search`)."""
+    """Success when the regular expression matches anywhere in the reply (a bounded `re.search`)."""
 
     name = "regex"
     OPTIONS = ("ignore_case", "example")
@@ -34,7 +157,7 @@ class RegexDetector(Detector):
         if example is not None:
             spec["example"] = example
         super().__init__(spec, source=source)
-        self.pattern = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        self.pattern = BoundedRegex(pattern, re.IGNORECASE if ignore_case else 0)
         self.example = example if example is not None else example_for_regex(self.pattern)
 
     @classmethod
@@ -44,14 +167,11 @@ class RegexDetector(Detector):
         if not r.value:
             raise r.error("regex", "must not be empty")
         ignore_case = r.bool_option("ignore_case", False)
-        try:
-            compiled = re.compile(r.value, re.IGNORECASE if ignore_case else 0)
-        except re.error as exc:
-            raise r.error("regex", f"invalid regular expression: {exc}") from None
-        if compiled.search(""):
+        compiled = compile_bounded(r, "regex", r.value, re.IGNORECASE if ignore_case else 0)
+        if search_at_load(r, "regex", compiled, ""):
             raise r.error("regex", "matches the empty string, so every reply would count as a success")
         example = r.str_option("example")
-        if example is not None and not compiled.search(example):
+        if example is not None and not search_at_load(r, "example", compiled, example):
             raise r.error("example", "does not match the regex")
         return cls(r.value, ignore_case=ignore_case, example=example, source=r.source)
 
@@ -80,22 +200,20 @@ class RegexDetector(Detector):
 _MAX_EXAMPLE = 10_000
 
 
-def example_for_regex(pattern: re.Pattern) -> str | None:
+def example_for_regex(pattern: "BoundedRegex | re.Pattern") -> str | None:
     """A string `pattern.search` matches, or None when the pattern defeats the simple generator."""
+    C, P = _sre()
     try:
-        from re import _constants as C  # type: ignore[attr-defined]
-        from re import _parser as P  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - Python < 3.11
-        import sre_constants as C  # type: ignore[no-redef]
-        import sre_parse as P  # type: ignore[no-redef]
-    try:
-        tree = P.parse(pattern.pattern, pattern.flags)
+        tree = P.parse(pattern.pattern, pattern.flags & re.IGNORECASE)
         text = _Gen(C).run(tree)
     except Exception:  # noqa: BLE001 - private parser API: any surprise means "no example"
         return None
     if len(text) > _MAX_EXAMPLE:
         return None
-    return text if pattern.search(text) else None
+    try:
+        return text if pattern.search(text) else None
+    except DetectorError:  # the bounded search ran out of time on its own example
+        return None
 
 
 class _Gen:

@@ -5,7 +5,9 @@ artifact and a ``workflow_run`` workflow (base repository, write token) publishe
 pull request controls what that artifact says, so before anything is published (docs/architecture.md,
 trust model):
 
-1. it must be a regular file no larger than ``--max-bytes`` (20 MB by default), checked before it is read;
+1. it must be a regular file no larger than ``--max-bytes`` (20 MB by default), checked before it is read,
+   in a folder that holds no symbolic link (the reports are written next to it: a ``report.md`` linking
+   to ``baselines/…`` must not get the baseline overwritten);
 2. it must validate against the results schema (`gate.results.load_results`, docs/formats.md);
 3. the commit it claims (``git.head_sha``, else ``git.sha``) must equal ``--head-sha`` (in Actions:
    ``workflow_run.head_sha``, set by GitHub, not by the pull request), and the pull request's current head,
@@ -13,6 +15,12 @@ trust model):
    the run, is refused (exit 2, nothing published);
 4. its suite id must match the trusted baseline's; names shown on GitHub come from the baseline, and every
    string of the artifact is escaped like any other untrusted text.
+
+These checks prove which commit an artifact is for, not that its counts are true: whoever controls the
+workflow that measured it can write any numbers. So an artifact is published as **unverified**
+(`measured_by_the_pull_request`: never ``success``, its own check name and comment, see
+`gate.publish.publisher`) unless it was measured in the pull request's own run of a same-repository pull
+request, whose token could publish anything anyway (the sharded workflow's merge job).
 """
 from __future__ import annotations
 
@@ -43,11 +51,19 @@ def check_file(path: str, max_bytes: int) -> None:
                          f"allowed (--max-bytes); refusing to parse it")
 
 
+def check_folder(path: str) -> None:
+    """1: the artifact's folder (where the reports will be written) holds no symbolic link, at any depth."""
+    from ..safe_files import refuse_links
+
+    refuse_links(os.path.dirname(os.path.abspath(path)), what="the results artifact's folder")
+
+
 def load_artifact(path: str, max_bytes: int) -> dict[str, Any]:
-    """1-2: the size before parsing, then the schema."""
+    """1-2: the file and its folder, the size before parsing, then the schema."""
     from ..results import load_results
 
     check_file(path, max_bytes)
+    check_folder(path)
     return load_results(path)
 
 
@@ -99,6 +115,16 @@ def verify_pull_request_head(ctx: "Context", head_sha: str) -> None:
     if (current or "").lower() != head_sha:
         raise UsageError(f"pull request #{ctx.pr} is now at commit {log_escape(str(current), 64)}, but the "
                          f"artifact is for {head_sha} (stale or forged); refusing to publish it")
+
+
+def measured_by_the_pull_request(event: "Event") -> bool:
+    """Whether the artifact's counts are only as trustworthy as the pull request's workflow (unverified).
+
+    True for ``workflow_run`` (the fork-safe split: another run, defined by the pull request, measured it),
+    for a fork's ``pull_request`` run, and for any other event (an artifact of unknown origin). False only
+    for the ``pull_request`` run of a same-repository pull request: its author can write checks anyway, so
+    publishing the counts its own run measured adds no trust it did not have."""
+    return not (event.name == "pull_request" and not event.is_fork)
 
 
 def check_same_suite(results: Mapping[str, Any], baseline: Mapping[str, Any], path: str, baseline_shown: str) -> str:

@@ -20,11 +20,12 @@ API
     Annotations go 50 per request: the first 50 with the create/update, the rest in further updates
     (GitHub appends them; re-publishing for the same commit therefore appends annotations again).
 ``upsert_sticky_comment(client, *, pr_number, marker, body)`` -> URL
-    One comment per suite: the comment whose body contains ``marker`` (a hidden HTML comment, see
+    One comment per suite: the comment whose body *starts with* ``marker`` (a hidden HTML comment, see
     `sticky_marker`) **and** whose author is this token's identity (`identity`) is edited in place;
-    otherwise a new one is created. A comment by anyone else that carries the same marker is ignored
-    (someone could quote it). The body is truncated deliberately below 65,536 characters; the marker
-    stays at the top, so truncation never breaks the lookup.
+    otherwise a new one is created (`is_sticky_comment`). A comment that merely contains the marker
+    (another workflow's bot comment quoting a pull request's body, say) or that someone else wrote is
+    never touched. The body is truncated deliberately below 65,536 characters; the marker stays at the
+    top, so truncation never breaks the lookup.
 ``open_or_update_pull_request(client, *, branch, base, message, title, body, path=, content= | files=)``
     -> URL | None. For baseline updates: creates ``branch`` from ``base`` if missing (git refs API),
     resets it to ``base`` if it is left over from a closed or merged pull request, writes ``path`` (or
@@ -95,9 +96,10 @@ INSTALLATION_TOKEN_PREFIX = "ghs_"
 
 READ_ONLY_NOTICE = (
     "this token cannot write {what} — fork PR? Pull requests from forks get a read-only GITHUB_TOKEN "
-    "(and no secrets); the verdict is still in the job summary and the action outputs. Publish it from a "
-    "separate workflow triggered by `workflow_run` (see the workflow_run pattern in the README), or grant "
-    "the job `permissions: {permission}: write`."
+    "(and no secrets); the verdict is still in the job summary and the action outputs. For a fork, run the "
+    "gate in a maintainer-approved pull_request_target job, or publish from a separate workflow triggered "
+    "by `workflow_run` (unverified only; see \"Pull requests from forks\" in the asr-gate docs, "
+    "docs/action.md); otherwise grant the job `permissions: {permission}: write`."
 )
 TRUNCATION_NOTE = (
     "\n\n---\n**… truncated** by asr-gate: {omitted:,} characters omitted to stay within GitHub's "
@@ -184,10 +186,10 @@ class GitHubClient:
         return self.repo_full_name.split("/", 1)[0]
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` without the token, whole or any piece of 8+ characters of it (`gate.redact`)."""
+        from ..redact import prepare, scrub
+
+        return scrub(text, prepare(self._secrets))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,29 +240,37 @@ def truncate(text: str, limit: int, *, note: str | None = None) -> str:
     return kept + closing + template.format(omitted=len(text) - len(kept), limit=limit)
 
 
-def sticky_marker(suite_id: str) -> str:
-    """The hidden marker that identifies the sticky comment of one suite: ``<!-- asr-gate:suite=ID -->``.
+def sticky_marker(suite_id: str, *, unverified: bool = False) -> str:
+    """The hidden marker that identifies the sticky comment of one suite: ``<!-- asr-gate:suite=ID -->``, or
+    ``<!-- asr-gate:unverified-suite=ID -->`` for results measured by the pull request's own workflow (their
+    own comment, so they never replace a trusted one).
 
     The id is percent-encoded so it can never close the HTML comment or contain ``--``.
     """
     safe = urllib.parse.quote(str(suite_id), safe="._:/@+")
     while "--" in safe:
         safe = safe.replace("--", "-%2D")
-    return f"<!-- asr-gate:suite={safe} -->"
+    return f"<!-- asr-gate:{'unverified-' if unverified else ''}suite={safe} -->"
 
 
-def _check_branch_name(name: str, what: str) -> None:
-    """Reject names git would refuse (git check-ref-format), before they reach a URL."""
+def branch_name_ok(name: str) -> bool:
+    """Whether git would accept ``name`` as a branch (git check-ref-format, plus no leading ``-``)."""
     bad = (
         not name or name.startswith(("/", "-", ".")) or name.endswith(("/", ".", ".lock")) or ".." in name
         or "//" in name or "@{" in name or name == "@" or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name)
         or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
     )
-    if bad:
+    return not bad
+
+
+def _check_branch_name(name: str, what: str) -> None:
+    """Reject names git would refuse, before they reach a URL."""
+    if not branch_name_ok(name):
         raise ValueError(f"invalid {what} branch name {name!r}")
 
 
-def _exc_message(exc: Exception) -> str:
+def _exc_message(exc: Exception, client: "GitHubClient | None" = None) -> str:
+    """GitHub's error message on one line, at most 300 characters; the token is removed before the cut."""
     data = getattr(exc, "data", None)
     message = None
     if isinstance(data, dict):
@@ -271,8 +281,11 @@ def _exc_message(exc: Exception) -> str:
                                 for e in errors[:3])
             message = f"{message} ({details})" if message else details
     text = str(message or getattr(exc, "message", None) or exc.__class__.__name__)
+    if client is not None:
+        text = client.redact(text)
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text)  # one line, no terminal escapes
-    return " ".join(text.split())[:300]
+    text = " ".join(text.split())[:300]
+    return client.redact(text) if client is not None else text
 
 
 @contextlib.contextmanager
@@ -287,7 +300,7 @@ def _api(client: GitHubClient, operation: str, *, write: bool, what: str = "", p
         raise
     except GithubException as exc:
         status = getattr(exc, "status", None)
-        message = client.redact(_exc_message(exc))
+        message = _exc_message(exc, client)
         if status == 401:
             raise PublishError(f"GitHub rejected the token during {operation} (401: {message})",
                                status=status, read_only=write, operation=operation) from None
@@ -451,22 +464,29 @@ def publish_check_run(
 # sticky comment
 
 
+def is_sticky_comment(comment: Any, marker: str, login: str) -> bool:
+    """Whether ``comment`` is our sticky comment: its body *starts with* ``marker`` and ``login`` wrote it.
+
+    Both, because either alone can be forged: any comment can quote the marker (a bot that quotes a pull
+    request's body, a person), and the same bot identity (``github-actions[bot]``) writes the comments of
+    every workflow of the repository."""
+    user = comment.user.login if comment.user else ""
+    return user.lower() == login.lower() and (comment.body or "").startswith(marker)
+
+
 def upsert_sticky_comment(client: GitHubClient, *, pr_number: int, marker: str, body: str) -> str:
     """Edit our comment carrying ``marker`` on pull request ``pr_number``, or create it; return its URL."""
     if not re.fullmatch(r"<!--[^\n]*?-->", marker or "") or "--" in marker[4:-3]:
         raise ValueError(f"marker must be a one-line HTML comment such as {sticky_marker('suite')!r}")
-    if marker not in body:
+    if not body.startswith(marker):
         body = f"{marker}\n{body}"
-    body = truncate(body, COMMENT_BODY_LIMIT)
-    if marker not in body:  # pragma: no cover - the marker is first, truncation keeps the start
-        body = truncate(f"{marker}\n{body}", COMMENT_BODY_LIMIT)
+    body = truncate(body, COMMENT_BODY_LIMIT)  # keeps the start, so the marker stays first
     me = identity(client).lower()
     issue = client.repo.get_issue(int(pr_number))
     ours = None
     with _api(client, "list pull-request comments", write=False):
         for comment in issue.get_comments():
-            user = comment.user.login if comment.user else ""
-            if user.lower() == me and marker in (comment.body or ""):
+            if is_sticky_comment(comment, marker, me):
                 ours = comment
                 break
     if ours is not None:
@@ -653,6 +673,6 @@ def pull_request_head_sha(client: GitHubClient, number: int) -> str:
 __all__ = [
     "ACTIONS_BOT_LOGIN", "ANNOTATIONS_PER_REQUEST", "Annotation", "CHECK_RUN_TEXT_LIMIT", "COMMENT_BODY_LIMIT",
     "GitHubClient", "PublishError", "READ_ONLY_NOTICE", "connect", "default_branch", "identity",
-    "open_or_update_pull_request", "publish_check_run", "pull_request_head_sha", "sticky_marker", "truncate",
+    "is_sticky_comment", "open_or_update_pull_request", "publish_check_run", "pull_request_head_sha", "sticky_marker", "truncate",
     "upsert_sticky_comment",
 ]

@@ -3,7 +3,15 @@
 Reporting never changes the verdict and a reporting failure never hides it (docs/architecture.md): a
 refused or failed GitHub call becomes a ``::notice::`` / ``::warning::`` line and a note for the job
 summary, never an exception. A pull request from a fork gets a read-only token, so nothing is attempted
-there and the notice points at the ``workflow_run`` pattern (docs/action.md, "Pull requests from forks").
+there and the notice points at the maintainer-approved run and the ``workflow_run`` pattern (docs/action.md,
+"Pull requests from forks").
+
+Unverified results (``Context.unverified``: an artifact that the pull request's own workflow measured and
+uploaded, `gate.publish.artifact.measured_by_the_pull_request`) are never published as ``success``: a
+success becomes ``neutral`` (a failure stays a failure: a fork can only hurt itself), under its own check
+name ``asr-gate / <suite-id> (unverified)`` and its own sticky comment, titled as unverified. A neutral
+check satisfies a required check on GitHub, so the distinct name is what keeps such a result from ever
+standing in for the required ``asr-gate / <suite-id>``.
 
 The strings published here are rendered and escaped by `gate.report`; the REST calls are `gate.publish.github`.
 """
@@ -25,9 +33,18 @@ if TYPE_CHECKING:  # pragma: no cover
 FORK_NOTICE = (
     "asr-gate: this pull request comes from a fork, so its GITHUB_TOKEN is read-only (and secrets are not "
     "available): the check run and the PR comment are skipped; the verdict is in the job summary and the "
-    "step outputs. To publish it on the pull request, upload the results as an artifact and run "
-    "`mode: publish` from a workflow triggered by `workflow_run` (see the workflow_run pattern in the "
-    "asr-gate docs, docs/action.md)."
+    "step outputs. For a trusted result on the pull request, run the gate in a maintainer-approved "
+    "pull_request_target job (examples/workflows/asr-gate-fork-trusted.yml); uploading these results and "
+    "running `mode: publish` from a `workflow_run` workflow publishes them as unverified only (asr-gate "
+    "docs, docs/action.md, \"Pull requests from forks\")."
+)
+#: appended to the check name of an unverified result (never the name of the required check)
+UNVERIFIED_SUFFIX = " (unverified)"
+UNVERIFIED_NOTICE = (
+    "asr-gate: these results were measured by the pull request's own workflow and uploaded as an artifact. "
+    "Their commit, size and schema were checked, not their counts, so they are published as unverified: "
+    "under the check '{name}', neutral at best. A trusted result needs a run the repository controls "
+    "(see examples/workflows/asr-gate-fork-trusted.yml)."
 )
 
 
@@ -50,6 +67,8 @@ class Context:
     check_name: str | None = None
     fork: bool = False
     workspace: str | None = None
+    #: the results were measured by the pull request's own workflow (publish of an artifact): never `success`
+    unverified: bool = False
 
 
 @dataclass
@@ -63,7 +82,22 @@ class Outcome:
 
 
 def check_name_for(ctx: Context, suite_id: str) -> str:
-    return ctx.check_name or f"asr-gate / {safe_name(suite_id, 100)}"
+    """``check-name`` or ``asr-gate / <suite-id>``; with `UNVERIFIED_SUFFIX` for unverified results, whatever
+    ``check-name`` says, so they can never produce the name of the required check."""
+    name = ctx.check_name or f"asr-gate / {safe_name(suite_id, 100)}"
+    return name + UNVERIFIED_SUFFIX if ctx.unverified else name
+
+
+def published_conclusion(ctx: Context, conclusion: str) -> str:
+    """The check run's conclusion: the verdict's, except that an unverified ``success`` is ``neutral``."""
+    return "neutral" if ctx.unverified and conclusion == "success" else conclusion
+
+
+def published_title(ctx: Context, title: str) -> str:
+    if not ctx.unverified:
+        return title
+    rest = title[len("asr-gate: "):] if title.startswith("asr-gate: ") else title
+    return f"asr-gate (unverified, measured by the pull request's workflow): {rest}"
 
 
 def connect(ctx: Context) -> "GitHubClient":
@@ -90,7 +124,8 @@ def publish(ctx: Context, *, suite_id: str, conclusion: str, title: str, summary
     if ctx.fork:
         wf.notice(FORK_NOTICE, title="asr-gate: fork pull request")
         out.notes.append("This pull request comes from a fork: its token is read-only, so the check run and the "
-                         "PR comment were skipped (see the workflow_run pattern in the asr-gate docs, docs/action.md).")
+                         "PR comment were skipped (see \"Pull requests from forks\" in the asr-gate docs, "
+                         "docs/action.md).")
         out.failed = True
         return out
     if not ctx.token or not ctx.repo:
@@ -128,9 +163,9 @@ def publish(ctx: Context, *, suite_id: str, conclusion: str, title: str, summary
     if want_check:
         try:
             out.check_url = gg.publish_check_run(
-                client, name=check_name_for(ctx, suite_id), head_sha=ctx.head_sha, conclusion=conclusion,
-                title=title, summary=summary, text=text, annotations=annotations or (),
-                details_url=ctx.event.run_url)
+                client, name=check_name_for(ctx, suite_id), head_sha=ctx.head_sha,
+                conclusion=published_conclusion(ctx, conclusion), title=published_title(ctx, title),
+                summary=summary, text=text, annotations=annotations or (), details_url=ctx.event.run_url)
         except (gg.PublishError, ValueError) as exc:
             failed("check run", exc)
     if want_comment:
@@ -138,8 +173,8 @@ def publish(ctx: Context, *, suite_id: str, conclusion: str, title: str, summary
         if out.check_url:
             body += f"\n<sub>[Check run]({out.check_url})</sub>\n"
         try:
-            out.comment_url = gg.upsert_sticky_comment(client, pr_number=int(ctx.pr), marker=gg.sticky_marker(suite_id),
-                                                       body=body)
+            marker = gg.sticky_marker(suite_id, unverified=ctx.unverified)
+            out.comment_url = gg.upsert_sticky_comment(client, pr_number=int(ctx.pr), marker=marker, body=body)
         except (gg.PublishError, ValueError) as exc:
             failed("PR comment", exc)
     return out
@@ -181,9 +216,26 @@ def write_outputs(ctx: Context, *, verdict: str, asr: Any = None, baseline_asr: 
 
 
 def baseline_branch(suite_id: str) -> str:
-    """The fixed branch of a suite's baseline pull request: ``asr-gate/baseline/<suite id as a ref name>``."""
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in suite_id).strip(".-") or "suite"
+    """The fixed branch of a suite's baseline pull request: ``asr-gate/baseline/<suite id as a ref name>``
+    (always a valid branch name: no ``..``, no ``.lock`` ending)."""
+    import re
+
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in suite_id)
+    safe = re.sub(r"\.{2,}", ".", safe).strip(".-") or "suite"
+    if safe.endswith(".lock"):
+        safe = safe[: -len(".lock")] + "-lock"
     return f"asr-gate/baseline/{safe}"
+
+
+def check_branch(name: str | None, what: str) -> None:
+    """UsageError (exit 2, one line) when ``name`` is given and git would refuse it as a branch name."""
+    from ..errors import UsageError
+    from ..report.escape import log_escape
+    from .github import branch_name_ok
+
+    if name is not None and not branch_name_ok(name):
+        raise UsageError(f"{what}: '{log_escape(name, 100)}' is not a valid branch name (git check-ref-format: "
+                         f"no '..', '~', '^', ':', spaces, leading '-' or '.', or '.lock' ending)")
 
 
 def open_baseline_pull_request(*, token: str, api_url: str, repo: str, suite_id: str, files: Mapping[str, str],
@@ -191,14 +243,23 @@ def open_baseline_pull_request(*, token: str, api_url: str, repo: str, suite_id:
     """Commit ``files`` (the baseline and its history) to the suite's branch and open or update its one pull
     request into ``base`` (default: the repository's default branch). Returns (PR URL or None when ``base``
     already holds exactly these files, the base branch)."""
+    from ..errors import UsageError
     from . import github as gg
 
+    head = branch or baseline_branch(suite_id)
+    check_branch(head, "the baseline branch")
+    check_branch(base, "the base branch")
     client = gg.connect(token, api_url, repo)
     base_branch = base or gg.default_branch(client)
-    url = gg.open_or_update_pull_request(
-        client, branch=branch or baseline_branch(suite_id), base=base_branch, files=files,
-        message=f"asr-gate: update baseline for {suite_id}", title=f"asr-gate: update the {suite_id} baseline",
-        body=body)
+    if head == base_branch:
+        raise UsageError(f"the baseline branch must differ from the base branch ({base_branch})")
+    try:
+        url = gg.open_or_update_pull_request(
+            client, branch=head, base=base_branch, files=files,
+            message=f"asr-gate: update baseline for {suite_id}", title=f"asr-gate: update the {suite_id} baseline",
+            body=body)
+    except ValueError as exc:  # a path or name open_or_update_pull_request refuses: the caller's input
+        raise UsageError(str(exc)) from None
     return url, base_branch
 
 

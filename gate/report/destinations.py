@@ -18,6 +18,7 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from ..formatting import p_phrase, pts
+from ..safe_files import write_text
 from . import json_report, junit, markdown, text
 from .escape import md_escape, safe_name
 
@@ -30,16 +31,16 @@ MAX_ATTACK_ANNOTATIONS = 20
 
 
 def write_files(verdict: Any, out_dir: str) -> tuple[str, str]:
-    """report.md, verdict.json and junit.xml in ``out_dir``; returns (the Markdown, report.md's path)."""
+    """report.md, verdict.json and junit.xml in ``out_dir``; returns (the Markdown, report.md's path).
+
+    Each file is written new and renamed into place (`gate.safe_files`), so a link already at one of these
+    names (an artifact folder of ``publish``) is replaced, never written through."""
     report_md = markdown.render(verdict)
     os.makedirs(out_dir, exist_ok=True)
     report_path = os.path.join(out_dir, REPORT_MD)
-    with open(report_path, "w", encoding="utf-8") as fh:
-        fh.write(report_md)
-    with open(os.path.join(out_dir, VERDICT_JSON), "w", encoding="utf-8") as fh:
-        fh.write(json_report.render(verdict))
-    with open(os.path.join(out_dir, JUNIT_XML), "w", encoding="utf-8") as fh:
-        fh.write(junit.render(verdict))
+    write_text(report_path, report_md)
+    write_text(os.path.join(out_dir, VERDICT_JSON), json_report.render(verdict))
+    write_text(os.path.join(out_dir, JUNIT_XML), junit.render(verdict))
     return report_md, report_path
 
 
@@ -179,6 +180,23 @@ def job_summary(report_md: str, extra: str, *, check_url: str | None, comment_ur
     for note in notes:
         summary.append(f"> **Note:** {note}")
     return "\n\n".join(summary) + "\n"
+
+
+def unverified_report(report_md: str, verdict: Any, *, check_name: str) -> str:
+    """The report of results measured by the pull request's own workflow: the headline says unverified (and
+    loses its ✅ when the verdict would pass), and a paragraph says what was and was not checked."""
+    head, _, rest = report_md.partition("\n")
+    mark = markdown.MARK.get(verdict.verdict, "")
+    prefix = f"### {mark} ASR gate: "
+    if head.startswith(prefix):
+        shown = "⚠️" if verdict.conclusion == "success" else mark
+        head = f"### {shown} ASR gate (unverified): {head[len(prefix):]}"
+    note = ("> **Unverified: measured by the pull request's workflow.** These numbers come from a results "
+            "artifact that the pull request's own workflow produced. asr-gate checked its commit, size and "
+            "schema, not its counts, so it is published under the check "
+            f"**{md_escape(check_name, 200)}**, as `neutral` at best. A trusted result needs a run that the "
+            "repository controls, such as a maintainer-approved run of the gate on this commit.")
+    return f"{head}\n\n{note}\n{rest}"
 
 
 def error_body(heading: str, message: str, link_line: str) -> str:

@@ -142,9 +142,10 @@ def read_history(path: str, last: int | None = None) -> list[dict[str, Any]]:
 
 def append_history(path: str, baseline: Mapping[str, Any]) -> str:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    from ..safe_files import append_text
+
     line = canonical_json(history_entry(baseline)) + "\n"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line)
+    append_text(path, line)  # never through a link
     return line
 
 

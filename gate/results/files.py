@@ -79,11 +79,8 @@ def _read_json(path: str) -> Document:
 
 
 def write_json_atomic(path: str, data: Any) -> None:
-    """Write via a temp file + rename so a kill never leaves a half-written results file."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write via a fresh temp file + rename so a kill never leaves a half-written results file, and a link at
+    ``path`` is replaced, never written through (`gate.safe_files.write_text`)."""
+    from ..safe_files import write_text
+
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", fsync=True)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..detectors.interface import DetectContext, DetectorError
+from ..redact import cut
 from ..suite import Attack, new_canary
 from ..suite.canary import visible_input
 from ..targets.interface import Reply, Request, Target, TargetError
 from .schedule import RateLimiter
-from .transcript import scrub
 
 #: error messages kept in the transcript are cut to this many characters
 MESSAGE_CHARS = 300
@@ -86,7 +86,7 @@ class AttemptRunner:
     def internal_error(self, a: Attack, j: int, exc: Exception) -> dict[str, Any]:
         """The record of an attempt that raised unexpectedly: a bug in a target or detector must not lose the run."""
         return {"attack": a.id, "attempt": j, "success": None, "error": "internal",
-                "message": scrub(f"{type(exc).__name__}: {exc}", self.secrets)[:MESSAGE_CHARS], "calls": 0}
+                "message": cut(f"{type(exc).__name__}: {exc}", MESSAGE_CHARS, self.secrets), "calls": 0}
 
     def _send(self, req: Request, rec: dict[str, Any]) -> tuple[Reply | None, int]:
         """(reply, calls made); the reply is None when the attempt ended in an error (recorded in `rec`)."""
@@ -113,24 +113,23 @@ class AttemptRunner:
                 return False
             delay = max(exc.retry_after, 0.0) + random.uniform(0, 0.1)
         if not exc.retryable or i == self.retry.retries:
-            rec.update(error=exc.kind, message=scrub(str(exc), self.secrets)[:MESSAGE_CHARS])
+            rec.update(error=exc.kind, message=cut(str(exc), MESSAGE_CHARS, self.secrets))
             return False
         if self.stop.wait(delay):
             raise Abandon()
         return True
 
     def _judge(self, rec: dict[str, Any], reply: Reply, a: Attack, ctx: DetectContext, started: float) -> None:
-        """Record the reply (scrubbed, cut to `reply_chars`) and the detector's verdict on it."""
+        """Record the reply (scrubbed, cut to `reply_chars`, pieces of secrets at the cut scrubbed too) and the
+        detector's verdict on it. The detector sees the reply as received."""
         rec["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
         rec["tokens"] = [reply.prompt_tokens, reply.completion_tokens]
         text = reply.text or ""
-        if self.secrets:
-            text = scrub(text, self.secrets)
-        rec["reply"] = text[:self.reply_chars]
+        rec["reply"] = cut(text, self.reply_chars, self.secrets) if self.secrets else text[:self.reply_chars]
         if reply.truncated or len(text) > self.reply_chars:
             rec["truncated"] = True
         try:
             det = a.detector.detect(reply.text or "", ctx)
             rec["success"] = bool(det.success)
         except DetectorError as exc:
-            rec.update(error=exc.kind, message=scrub(str(exc), self.secrets)[:MESSAGE_CHARS])
+            rec.update(error=exc.kind, message=cut(str(exc), MESSAGE_CHARS, self.secrets))

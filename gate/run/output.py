@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..results import write_json_atomic
+from ..safe_files import open_fd
 
 TRANSCRIPT = "transcript.jsonl"
 RESULTS = "results.json"
@@ -32,7 +33,7 @@ class OutputDir:
     def __init__(self, path: str):
         self.path = path
         os.makedirs(path, exist_ok=True)
-        self._fh = open(os.path.join(path, LOCK), "w")
+        self._fh = os.fdopen(open_fd(os.path.join(path, LOCK), os.O_WRONLY | os.O_CREAT), "w")
         try:
             fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

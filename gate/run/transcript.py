@@ -5,7 +5,8 @@ no user-space buffer to flush, so the line is in the kernel (it survives a kill 
 before the next attempt starts, and no lock is held during the system call (appends of one line
 are atomic, so workers never interleave). results.json is recomputed from the records (`Tally`),
 and a killed run resumes from them without repeating or losing an attempt (`resume_state`).
-Everything written is scrubbed of the target's and the judges' secrets first (docs/formats.md).
+Everything written is scrubbed of the target's and the judges' secrets first, whole values before
+any cut and pieces of 8 or more characters after it (`gate.redact`, docs/formats.md).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from .. import redact
+from ..safe_files import open_append, open_fd
 from ..errors import UsageError
 from ..results import AttackCount
 from ..suite import Attack
@@ -54,8 +57,11 @@ def read_transcript_lines(path: str) -> list[tuple[int, Any]]:
         records.append((lineno, rec))
         good_end = pos
     if good_end < len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(good_end)
+        fd = open_fd(path, os.O_WRONLY)  # never through a link
+        try:
+            os.ftruncate(fd, good_end)
+        finally:
+            os.close(fd)
     return records
 
 
@@ -63,7 +69,7 @@ class TranscriptWriter:
     """Appends records to a transcript, one `os.write` of one whole line each (thread-safe by O_APPEND)."""
 
     def __init__(self, path: str):
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = open_append(path)  # O_NOFOLLOW: never through a link
 
     def append(self, rec: dict[str, Any]) -> None:
         # lone surrogates (from \ud800 escapes in a reply) stay JSON escapes: valid UTF-8, same text
@@ -157,20 +163,30 @@ def resume_state(path: str, records: list[tuple[int, Any]], attacks: tuple[Attac
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """`text` with every secret replaced by `***` (pass them longest first, as `secrets_of` returns them,
-    so that no secret leaves a part of a longer one behind)."""
-    for s in secrets:
-        if s and s in text:
-            text = text.replace(s, "***")
-    return text
+    """`text` with every secret, and every piece of 8 or more characters of one, replaced by `***` (pass them
+    longest first, as `secrets_of` returns them). To truncate, use `gate.redact.cut`: scrub, cut, scrub."""
+    return redact.scrub(text, secrets)
 
 
 def secrets_of(target: Any, attacks: Iterable[Attack]) -> list[str]:
-    """The values to scrub from everything a run writes: the target's and every detector's (judges'
-    API keys), at least 4 characters long, longest first."""
-    found = list(target.secrets())
+    """The values to scrub from everything a run writes, longest first: the target's and every detector's
+    (judges' API keys), the resolved values of the headers its file names, and what the process
+    `gate.redact.remember`ed (the GitHub token); at least 4 characters long."""
+    found = list(target.secrets()) + _header_values(target) + redact.known()
     for a in attacks:
         fn = getattr(a.detector, "secrets", None)
         if fn:
             found += list(fn())
-    return sorted({s for s in found if s and len(s) >= 4}, key=len, reverse=True)
+        judge_target = getattr(a.detector, "target", None)
+        if judge_target is not None:
+            found += _header_values(judge_target)
+    return redact.prepare(found)
+
+
+def _header_values(target: Any) -> list[str]:
+    """The values sent for the headers named in the target file's ``headers:`` (after ``${ENV}``)."""
+    named = target.config.get("headers") if isinstance(getattr(target, "config", None), dict) else None
+    sent = getattr(target, "headers", None)
+    if not isinstance(named, dict) or not isinstance(sent, dict):
+        return []
+    return [str(sent[name]) for name in named if isinstance(sent.get(name), str)]

@@ -21,6 +21,7 @@ import yaml
 
 from .. import __version__
 from ..errors import UsageError
+from ..safe_files import write_text
 
 DEFAULT_SUITES = ("prompt-injection", "system-prompt-extraction")
 DEFAULT_DIR = ".github/asr-gate"
@@ -146,7 +147,7 @@ def write(root: str | os.PathLike, files: dict[str, str], *, force: bool = False
             out.append(Written(rel, "kept"))
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(str(path), text)  # renamed into place: a link made after the check above is replaced
         out.append(Written(rel, "overwritten" if old is not None else "written"))
     return out
 

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, Any, Mapping
+from typing import IO, Any, Mapping, Sequence
 
 from .interface import BaseTarget, Reply, Request
 from .partial_json import parse_partial_json
@@ -130,8 +130,8 @@ class CommandTarget(BaseTarget):
         rc = proc.returncode
         if rc != 0:
             why = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
-            last = _last_line(err.data())
-            raise self.fail(f"{self.shown} {why}" + (f": {one_line(last)}" if last else ""), kind="exit_status",
+            last = _last_line(err.data(), err.truncated, self.scrub_values())
+            raise self.fail(f"{self.shown} {why}" + (f": {self.excerpt(last)}" if last else ""), kind="exit_status",
                             retryable=False, status=rc)
         if out.error is not None:
             raise self.fail(f"reading the output of {self.shown} failed: {out.error}", kind="command", retryable=True)
@@ -145,8 +145,8 @@ class CommandTarget(BaseTarget):
         try:
             parsed = parse_partial_json(text) if truncated else json.loads(text)
         except (ValueError, RecursionError) as exc:
-            raise self.fail(f"output of {self.shown} is not JSON ({one_line(str(exc), 80)}); "
-                            f"stdout starts: {one_line(text, 120)!r}", kind="bad_response", retryable=True) from None
+            raise self.fail(f"output of {self.shown} is not JSON ({self.excerpt(exc, 80)}); "
+                            f"stdout starts: {self.excerpt(text, 120)!r}", kind="bad_response", retryable=True) from None
         try:
             value = self.reply_path.get(parsed)
         except PathMissing as exc:
@@ -227,6 +227,12 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
-def _last_line(data: bytes) -> str:
-    lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+def _last_line(data: bytes, cut_at_head: bool = False, secrets: Sequence[str] = ()) -> str:
+    """The last non-blank line of stderr's tail. When the tail was cut at its head, it may start inside a
+    secret, whose end no scrub can recognise: the cut first line is dropped, or, when the tail is all one line,
+    as many characters as the longest secret has (the end of a secret that started before the tail is shorter)."""
+    lines = data.decode("utf-8", "replace").splitlines()
+    if cut_at_head and lines:
+        lines = lines[1:] if len(lines) > 1 else [lines[0][max((len(s) for s in secrets), default=0):]]
+    lines = [ln for ln in lines if ln.strip()]
     return lines[-1] if lines else ""

@@ -50,7 +50,7 @@ from .. import __version__
 from .interface import BaseTarget, Message, Reply, Request, TargetError
 from .partial_json import parse_partial_json
 from .reply_path import PathMissing, ReplyPath, reply_text_from, token_count
-from .text import EXCERPT_CHARS, decode_text, one_line, redact_url
+from .text import EXCERPT_CHARS, decode_text, excerpt, one_line, redact_url
 
 #: bytes of an error response read to build the message (the rest is discarded unread)
 ERROR_BODY_BYTES = 4096
@@ -226,18 +226,18 @@ class HttpTargetBase(BaseTarget):
                                       assert_same_host=False, preload_content=False, decode_content=False,
                                       retries=False, timeout=self._timeout_obj())
         except _NewConnectionError as exc:  # a subclass of ConnectTimeoutError: test it first
-            raise self.fail(f"cannot connect to {shown_url}: {_reason(exc)}", kind="connection",
+            raise self.fail(f"cannot connect to {shown_url}: {self.reason(exc)}", kind="connection",
                             retryable=True) from None
         except (_Urllib3TimeoutError, socket.timeout, TimeoutError, requests.exceptions.Timeout):
             raise self.fail(f"no response from {shown_url} within {self.timeout:g}s", kind="timeout",
                             retryable=True) from None
         except (_SSLError, requests.exceptions.SSLError) as exc:
-            raise self.fail(f"TLS error talking to {shown_url}: {_reason(exc)}", kind="tls", retryable=False) from None
+            raise self.fail(f"TLS error talking to {shown_url}: {self.reason(exc)}", kind="tls", retryable=False) from None
         except (_ProxyError, _ProtocolError, _ClosedPoolError, OSError, requests.exceptions.ConnectionError) as exc:
-            raise self.fail(f"cannot connect to {shown_url}: {_reason(exc)}", kind="connection",
+            raise self.fail(f"cannot connect to {shown_url}: {self.reason(exc)}", kind="connection",
                             retryable=True) from None
         except (_Urllib3Error, ValueError, requests.exceptions.RequestException) as exc:
-            raise self.fail(f"request to {shown_url} failed: {_reason(exc)}", kind="request", retryable=False) from None
+            raise self.fail(f"request to {shown_url} failed: {self.reason(exc)}", kind="request", retryable=False) from None
         try:
             status = resp.status
             if not 200 <= status < 300:
@@ -273,10 +273,10 @@ class HttpTargetBase(BaseTarget):
                 raise self.fail(f"reply from {shown_url} stalled for {self.timeout:g}s", kind="timeout",
                                 retryable=True) from None
             except _DecodeError as exc:
-                raise self.fail(f"cannot decode the reply from {shown_url}: {_reason(exc)}", kind="bad_response",
+                raise self.fail(f"cannot decode the reply from {shown_url}: {self.reason(exc)}", kind="bad_response",
                                 retryable=True) from None
             except (_ProtocolError, _Urllib3Error, OSError, requests.exceptions.RequestException) as exc:
-                raise self.fail(f"connection to {shown_url} broken while reading the reply: {_reason(exc)}",
+                raise self.fail(f"connection to {shown_url} broken while reading the reply: {self.reason(exc)}",
                                 kind="connection", retryable=True) from None
             if not chunk:
                 return (parts[0] if len(parts) == 1 else b"".join(parts)), False
@@ -301,16 +301,16 @@ class HttpTargetBase(BaseTarget):
 
     def _status_error(self, resp: Any, body: bytes, shown_url: str) -> TargetError:
         status = resp.status
-        reason = one_line(resp.reason or "", 60)
+        reason = self.excerpt(resp.reason or "", 60)
         head = f"HTTP {status}{' ' + reason if reason else ''} from {shown_url}"
         retry_after = retry_after_from(resp.headers)
         if status in (401, 403):
             return self.fail(f"{head}: the endpoint refused the credentials; {self.credentials_hint()}",
                              kind=f"http_{status}", retryable=False, status=status)
-        detail = error_detail(body)
+        detail = error_detail(body, self.scrub_values())
         msg = f"{head}: {detail}" if detail else head
         if 300 <= status < 400:
-            location = one_line(redact_url(resp.headers.get("location", "?")), 120)
+            location = self.excerpt(redact_url(resp.headers.get("location", "?")), 120)
             return self.fail(f"{head}: redirect to {location}; set the URL to the final address "
                              "(redirects are not followed)", kind=f"http_{status}", retryable=False, status=status)
         if status in (408, 429) or status >= 500:
@@ -331,34 +331,40 @@ class HttpTargetBase(BaseTarget):
         return "check the key in " + ", ".join(names) if names else "check whether the endpoint needs a key"
 
     def bad_response(self, what: str, text: str | None = None, *, truncated: bool = False) -> TargetError:
+        """`what` went wrong with a reply; `text` is the reply (whole: it is scrubbed before its excerpt is cut)."""
         if truncated:
             return self.fail(f"{what} within the first {self.max_reply_bytes} bytes of an over-long reply "
                              "(raise max_reply_bytes?)", kind="too_large", retryable=False)
-        excerpt = f" (reply starts: {one_line(text, 120)!r})" if text else ""
-        return self.fail(f"{what}{excerpt}", kind="bad_response", retryable=True)
+        shown = f" (reply starts: {self.excerpt(text, 120)!r})" if text else ""
+        return self.fail(f"{what}{shown}", kind="bad_response", retryable=True)
 
     def parse_json(self, content: bytes, truncated: bool, headers: Mapping[str, str], shown_url: str) -> Any:
         text = decode_text(content, truncated, _charset(headers))
         try:
             return parse_partial_json(text) if truncated else json.loads(text)
         except (ValueError, RecursionError) as exc:
-            raise self.bad_response(f"malformed JSON from {shown_url}: {one_line(str(exc), 80)}", text) from None
+            raise self.bad_response(f"malformed JSON from {shown_url}: {self.excerpt(exc, 80)}", text) from None
+
+    def reason(self, exc: BaseException) -> str:
+        """`_reason`, scrubbed before it is cut (a library's message can quote a URL or a header)."""
+        return _reason(exc, self.scrub_values())
 
 
-def error_detail(body: bytes) -> str:
+def error_detail(body: bytes, secrets: Sequence[str] = ()) -> str:
     """A short, single-line description from an error body: JSON `error.message` / `message` /
-    `detail` / `error`, else the text itself; at most EXCERPT_CHARS characters."""
+    `detail` / `error`, else the text itself; at most EXCERPT_CHARS characters, cut after ``secrets``
+    (longest first) were scrubbed from it (`gate.targets.text.excerpt`)."""
     if not body:
         return ""
     text = body.decode("utf-8", "replace")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return one_line(text, EXCERPT_CHARS)
+        return excerpt(text, EXCERPT_CHARS, secrets)
     for candidate in (_dig(data, "error", "message"), _dig(data, "message"), _dig(data, "detail"), _dig(data, "error")):
         if isinstance(candidate, str) and candidate.strip():
-            return one_line(candidate, EXCERPT_CHARS)
-    return one_line(text, EXCERPT_CHARS)
+            return excerpt(candidate, EXCERPT_CHARS, secrets)
+    return excerpt(text, EXCERPT_CHARS, secrets)
 
 
 def _dig(data: Any, *keys: str) -> Any:
@@ -378,8 +384,9 @@ def _charset(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests/urllib3 error, short (urllib3 nests them deeply)."""
+def _reason(exc: BaseException, secrets: Sequence[str] = ()) -> str:
+    """The innermost cause of a requests/urllib3 error, short (urllib3 nests them deeply), without
+    ``secrets``."""
     seen = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
@@ -396,7 +403,7 @@ def _reason(exc: BaseException) -> str:
     msg = str(cur) if cur is not None else ""
     if msg:
         text += f": {msg}"
-    return one_line(text, 160)
+    return excerpt(text, 160, secrets)
 
 
 # --------------------------------------------------------------------------------------------

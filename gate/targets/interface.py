@@ -17,11 +17,12 @@ import os
 import re
 from typing import Any, Mapping, Sequence
 
+from .. import redact
 from ..config import Document
 from ..errors import ConfigError
 from .messages import Message, Reply, Request
 from .system_prompt import DEFAULT_MODE, compose
-from .text import EXCERPT_CHARS, one_line, redact_url
+from .text import EXCERPT_CHARS, excerpt, redact_url
 
 #: default for `max_reply_bytes` (1 MiB)
 DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
@@ -90,6 +91,17 @@ class Target(abc.ABC):
     def secrets(self) -> list[str]:
         """Secret values this target holds (API keys, header values from the environment)."""
         return []
+
+    def scrub_values(self) -> list[str]:
+        """What `excerpt` and `scrub` remove, longest first: `secrets` and what the process
+        `gate.redact.remember`ed (the GitHub token)."""
+        return redact.prepare([*self.secrets(), *redact.known()])
+
+    def excerpt(self, text: Any, limit: int = EXCERPT_CHARS) -> str:
+        """One line of at most `limit` characters of something the endpoint sent (an error body, a reply),
+        scrubbed of secrets *before* it is cut (`gate.targets.text.excerpt`): no piece of a secret is left
+        at the cut, however short."""
+        return excerpt(text, limit, self.scrub_values())
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -223,16 +235,22 @@ class BaseTarget(Target):
     def secrets(self) -> list[str]:
         return [s for s in self._secrets if len(s) >= MIN_SECRET_CHARS]
 
+    def scrub_values(self) -> list[str]:
+        # every value of this target, even one shorter than `MIN_SECRET_CHARS` (replaced whole only)
+        return sorted({s for s in [*self._secrets, *redact.known()] if s}, key=len, reverse=True)
+
     def scrub(self, text: str) -> str:
-        for s in sorted(self._secrets, key=len, reverse=True):
-            if s:
-                text = text.replace(s, "***")
-        return text
+        """`text` without this target's secrets: whole values, and pieces of 8 or more characters
+        (`gate.redact.scrub`)."""
+        return redact.scrub(text, self.scrub_values())
 
     def fail(self, message: str, *, kind: str, retryable: bool, retry_after: float | None = None,
              status: int | None = None) -> TargetError:
-        """A TargetError whose message is one line, scrubbed of secrets and bounded."""
-        return TargetError(one_line(self.scrub(message), 2 * EXCERPT_CHARS + 200), kind=kind,
+        """A TargetError whose message is one line, scrubbed of secrets and bounded (scrubbed first, then cut).
+
+        Quote what an endpoint sent with `excerpt`, not a cut of your own: a cut before this scrub could leave
+        a short prefix of a secret that no scrub can recognise any more."""
+        return TargetError(excerpt(message, 2 * EXCERPT_CHARS + 200, self.scrub_values()), kind=kind,
                            retryable=retryable, retry_after=retry_after, status=status)
 
     def describe(self) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class OpenAITarget(HttpTargetBase):
             err = data.get("error")
             if err is not None:
                 what = err.get("message") if isinstance(err, dict) else err
-                raise self.fail(f"error reply from {self.shown_url}: {one_line(str(what))}",
+                raise self.fail(f"error reply from {self.shown_url}: {self.excerpt(what)}",
                                 kind="bad_response", retryable=True)
             raise self.bad_response(f"no 'choices' in the reply from {self.shown_url}",
                                     _text(content, truncated), truncated=truncated)
@@ -108,4 +108,6 @@ def _content_text(message: dict) -> str | None:
 
 
 def _text(content: bytes, truncated: bool) -> str | None:
-    return None if truncated else content[:400].decode("utf-8", "replace")
+    """The reply for `bad_response`'s excerpt: whole (at most `max_reply_bytes`), since a cut here, before
+    `excerpt` scrubs it, could keep the start of a secret that no scrub recognises any more."""
+    return None if truncated else content.decode("utf-8", "replace")

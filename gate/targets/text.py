@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import codecs
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
+
+from .. import redact
 
 #: error messages quote at most this many characters of anything the endpoint sent
 EXCERPT_CHARS = 200
@@ -13,6 +15,19 @@ def one_line(text: Any, limit: int = EXCERPT_CHARS) -> str:
     """Collapse whitespace (no newlines survive) and cut to `limit` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(text: Any, limit: int = EXCERPT_CHARS, secrets: Sequence[str] = ()) -> str:
+    """`one_line` for text an endpoint or a program sent, with ``secrets`` (longest first) removed *before*
+    the cut: whole values out of the full text, then the cut (`gate.redact.cut`), which also redacts a piece
+    of 8+ characters of a secret, including the part of one that the cut would shorten. So no prefix of a
+    secret, however short, is left at the end of an excerpt."""
+    if not secrets:
+        return one_line(text, limit)
+    flat = " ".join(redact.replace_whole(str(text), secrets).split())
+    if len(flat) <= limit:
+        return redact.scrub(flat, secrets)
+    return redact.cut(flat, limit - 1, secrets) + "…"
 
 
 def redact_url(url: str) -> str:

@@ -170,6 +170,32 @@ def test_sticky_comment_created_once_then_edited(fake):
     assert not fake.calls("users/get-authenticated")  # GITHUB_TOKEN cannot call GET /user
 
 
+def test_sticky_comment_must_start_with_the_marker_and_be_ours(fake):
+    """Issue 14, attack 4: another workflow's comment, by the same bot identity, quoting a PR body that
+    contains the marker was taken for ours and overwritten."""
+    pr = fake.add_pull_request("feature")
+    quoting = fake.add_comment(pr.number, "github-actions[bot]",
+                               f"Triage bot: the PR description says\n> {MARKER}\n> please merge")
+    indented = fake.add_comment(pr.number, "github-actions[bot]", f" {MARKER}\nnot at the very start")
+    foreign = fake.add_comment(pr.number, "mallory", f"{MARKER}\nlooks like ours, written by someone else")
+    client = connect_fake(fake)
+    gg.upsert_sticky_comment(client, pr_number=pr.number, marker=MARKER, body="## ASR 4.0%")
+    gg.upsert_sticky_comment(client, pr_number=pr.number, marker=MARKER, body="## ASR 5.0%")
+    assert quoting.edits == indented.edits == foreign.edits == 0
+    (ours,) = [c for c in fake.comments if c.body.startswith(MARKER) and c.login == "github-actions[bot]"]
+    assert ours.body == f"{MARKER}\n## ASR 5.0%" and ours.edits == 1
+    assert len(fake.calls("issues/create-comment")) == 1
+
+
+def test_a_body_that_quotes_the_marker_still_starts_with_it(fake):
+    pr = fake.add_pull_request("feature")
+    client = connect_fake(fake)
+    gg.upsert_sticky_comment(client, pr_number=pr.number, marker=MARKER, body=f"report quoting {MARKER} inside")
+    gg.upsert_sticky_comment(client, pr_number=pr.number, marker=MARKER, body=f"again {MARKER}")
+    (comment,) = fake.comments
+    assert comment.body == f"{MARKER}\nagain {MARKER}"
+
+
 def test_sticky_comment_found_on_a_later_page(fake):
     fake.per_page_default = 2
     pr = fake.add_pull_request("feature")
