@@ -304,3 +304,26 @@ def test_foreign_transcript_lines_are_refused_on_resume(tmp_path, line, needle, 
     assert main(["run", "--suite", suite_path, "--target", str(tgt), "--out", str(out), "--quiet", "--resume"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err and "transcript.jsonl:13:" in err
+
+
+def test_results_interval_is_the_stats_clustered_wilson_interval():
+    """results.json's ci95 comes from a stdlib twin (no numpy/scipy in `run`): it must agree with gate.stats."""
+    import random as _random
+
+    from gate import stats
+    from gate.results.model import _interval
+
+    rng = _random.Random(7)
+    cases = [([0, 0, 0], [5, 5, 5]), ([5, 5], [5, 5]), ([3], [10]), ([0], [1]), ([1, 0], [1, 1]), ([2, 3], [0, 4])]
+    for _ in range(300):
+        k = rng.randint(1, 40)
+        m = [rng.choice([0, 1, 2, 5, 10, 20, 100]) for _ in range(k)]
+        p = rng.random() ** 2
+        cases.append(([sum(rng.random() < p for _ in range(n)) for n in m], m))
+    for xs, ms in cases:
+        got = _interval(xs, ms)
+        if sum(ms) == 0:
+            assert got is None
+            continue
+        ref = stats.clustered_wilson_interval(xs, ms, confidence=0.95)
+        assert got == [round(float(ref.low), 6), round(float(ref.high), 6)], (xs, ms)

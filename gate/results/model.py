@@ -6,6 +6,7 @@ count can only be wrong if the transcript is.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -34,14 +35,56 @@ class AttackCount:
         return d
 
 
-def _interval(successes: list[int], attempts: list[int]) -> list[float] | None:
-    """95% clustered Wilson interval (attempts of one attack are correlated; see docs/statistics.md §3.5)."""
-    if sum(attempts) == 0:
-        return None
-    from .. import stats
+#: the two-sided 95% normal quantile, scipy.stats.norm.ppf(0.975) to the last bit
+_Z95 = 1.959963984540054
 
-    ci = stats.clustered_wilson_interval(successes, attempts, confidence=0.95)
-    return [round(float(ci.low), 6), round(float(ci.high), 6)]
+
+def _interval(successes: list[int], attempts: list[int]) -> list[float] | None:
+    """95% clustered Wilson interval (attempts of one attack are correlated; see docs/statistics.md §3.5).
+
+    The stdlib twin of `gate.stats.clustered_wilson_interval(..., confidence=0.95)` (same formulas, same
+    order of operations; tests/test_runner.py checks them against each other): `asr-gate run` needs
+    nothing else from gate.stats, and importing numpy + scipy cost ~0.5 s of CPU per run, taken from
+    the workers while they started (issue 16)."""
+    pairs = [(float(x), float(m)) for x, m in zip(successes, attempts) if m > 0]
+    K = len(pairs)
+    N = sum(m for _, m in pairs)
+    if K == 0 or N <= 0:
+        return None
+    X = sum(x for x, _ in pairs)
+    r = _icc_anova(pairs, K, N, X)
+    r_used = 0.0 if not math.isfinite(r) else min(1.0, max(0.0, r))
+    nbar = N / K
+    deff = max(1.0, 1.0 + (nbar - 1.0) * r_used)
+    n = N / deff
+    x = (X / N) * n
+    p = x / n  # as gate.stats._wilson recomputes it
+    z = _Z95
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(max(p * (1 - p) / n + z2 / (4 * n * n), 0.0))
+    low = 0.0 if x <= 0 else min(1.0, max(0.0, centre - half))
+    high = 1.0 if x >= n else min(1.0, max(0.0, centre + half))
+    if X == 0:
+        high = 1.0 - 0.025 ** (1.0 / n) if n > 0 else 1.0
+    if X == N:
+        low = 1.0 - (1.0 - 0.025 ** (1.0 / n) if n > 0 else 1.0)
+    return [round(float(low), 6), round(float(high), 6)]
+
+
+def _icc_anova(pairs: list[tuple[float, float]], K: int, N: float, X: float) -> float:
+    """`gate.stats.icc_anova` on (successes, attempts>0) pairs, in plain Python."""
+    if K < 2 or N - K <= 0:
+        return math.nan
+    pbar = X / N
+    msb = math.fsum(m * (x / m - pbar) ** 2 for x, m in pairs) / (K - 1)
+    msw = math.fsum(m * (x / m) * (1 - x / m) for x, m in pairs) / (N - K)
+    n0 = (N - math.fsum(m * m for _, m in pairs) / N) / (K - 1)
+    denom = msb + (n0 - 1) * msw
+    if denom <= 0:
+        return 0.0
+    return float(min(1.0, max(0.0, (msb - msw) / denom)))
 
 
 def summarise(counts: Iterable[AttackCount]) -> dict[str, Any]:

@@ -230,9 +230,6 @@ def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tall
         limiter=RateLimiter(target.requests_per_minute), secrets=secrets_of(target, plan.attacks),
         reply_chars=opts.reply_chars, stop=run.stop, take_call=run.take_call)
     progress = Progress(opts.progress, plan.planned, tally.finished, opts.progress_interval)
-    # results.json's intervals need gate.stats (numpy + scipy: ~0.5 s of imports). Load it while
-    # the workers wait on the network instead of after the last attempt.
-    threading.Thread(target=_preload_stats, name="asr-gate-preload", daemon=True).start()
     transcript = TranscriptWriter(out.file(TRANSCRIPT))
     try:
         concurrency = max(1, opts.concurrency or target.concurrency)
@@ -317,13 +314,6 @@ def _reserve_connections(roots: list[Any], n: int) -> None:
         stack.append(getattr(obj, "target", None))
         stack.append(getattr(obj, "child", None))
         stack.extend(getattr(obj, "children", None) or ())
-
-
-def _preload_stats() -> None:
-    try:
-        importlib.import_module("..stats", __package__)
-    except Exception:  # noqa: BLE001 - the import is retried (and reported) where it is needed
-        pass
 
 
 def run_ab(suite: Suite, candidate: Target, baseline: Target, out_dir: str,
