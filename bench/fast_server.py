@@ -15,7 +15,7 @@ letters and digits) the reply leaks it with probability `--leak-rate` (a seeded 
 refuses. The server counts what it did, so a benchmark can check that asr-gate counted exactly
 the same number of successes under load:
 
-    GET  /_stats   {"requests": n, "leaks": n, "refusals": n, "connections": n, "bad": n}
+    GET  /_stats   {"requests": n, "leaks": n, "refusals": n, "connections": n, "bad": n, "max_inflight": n}
     POST /_reset   zero the counters
 """
 from __future__ import annotations
@@ -50,13 +50,15 @@ class Stats:
         self.rng = random.Random(seed)
         self.leak_rate = leak_rate
         self.requests = self.leaks = self.refusals = self.connections = self.bad = 0
+        self.inflight = self.max_inflight = 0
 
     def as_dict(self) -> dict:
         return {"requests": self.requests, "leaks": self.leaks, "refusals": self.refusals,
-                "connections": self.connections, "bad": self.bad}
+                "connections": self.connections, "bad": self.bad, "max_inflight": self.max_inflight}
 
     def reset(self) -> None:
         self.requests = self.leaks = self.refusals = self.connections = self.bad = 0
+        self.inflight = self.max_inflight = 0
 
 
 _REFUSAL_RESPONSE = _response("200 OK", completion(REFUSAL))
@@ -111,6 +113,8 @@ class HTTPProtocol(asyncio.Protocol):
         st = self.stats
         if method == b"POST" and path.endswith(b"/chat/completions"):
             st.requests += 1
+            st.inflight += 1
+            st.max_inflight = max(st.max_inflight, st.inflight)
             m = CANARY.search(body)
             if m is not None and st.rng.random() < st.leak_rate:
                 st.leaks += 1
@@ -118,7 +122,7 @@ class HTTPProtocol(asyncio.Protocol):
             else:
                 st.refusals += 1
                 payload = _REFUSAL_RESPONSE if not close else _response("200 OK", completion(REFUSAL), True)
-            self.loop.call_later(self.latency, self._send, payload, close)
+            self.loop.call_later(self.latency, self._answer, payload, close)
         elif method == b"GET" and path == b"/_stats":
             self._send(_response("200 OK", json.dumps(st.as_dict()).encode()), close)
         elif method == b"POST" and path == b"/_reset":
@@ -127,6 +131,10 @@ class HTTPProtocol(asyncio.Protocol):
         else:
             st.bad += 1
             self._send(_response("404 Not Found", b'{"error":{"message":"not found"}}'), close)
+
+    def _answer(self, payload: bytes, close: bool) -> None:
+        self.stats.inflight -= 1
+        self._send(payload, close)
 
     def _send(self, payload: bytes, close: bool) -> None:
         t = self.transport

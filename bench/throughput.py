@@ -1,7 +1,13 @@
 """Throughput of `asr-gate run` against a local OpenAI-compatible endpoint with a fixed latency.
 
-    .venv/bin/python bench/throughput.py                       # C = 16, 64, 256; writes bench/results/
+    .venv/bin/python bench/throughput.py            # 1,000 and 5,000 attempts at C = 16, 64, 256, 1024
     .venv/bin/python bench/throughput.py -c 64 --attempts 5000 --no-write
+    .venv/bin/python bench/throughput.py --code /tmp/old-checkout --name throughput-old   # another version
+
+C = 16, 64 and 256 run against L = 100 ms, C = 1024 against L = 1 s (`--latency`, `--high-latency`,
+`--high-from`). Beside each asr-gate run, bench/reference_client.py (one asyncio loop, stdlib only,
+raw keep-alive sockets, the core of an attempt and nothing else) runs the same configuration against
+the same server: the ceiling a Python client reaches on this machine at this moment's load.
 
 With latency L and concurrency C no client can exceed C/L attempts per second, so the score is the
 fraction of that limit reached. The endpoint (bench/fast_server.py: one asyncio loop, keep-alive,
@@ -17,7 +23,8 @@ separate process so that its CPU is not charged to asr-gate. Each configuration 
   run (start-up, imports, results) — what each further attempt costs;
 * peak RSS (ru_maxrss);
 * correctness: successes counted by asr-gate == leaks counted by the server, and requests ==
-  attempts (no retry, no lost or doubled attempt).
+  attempts (no retry, no lost or doubled attempt);
+* the most requests the server had in flight at once (`max_inflight`: at most C).
 
 The machine's load average before each run is recorded: other processes share the cores, and the
 server itself needs CPU (reported as server CPU ms per request).
@@ -81,9 +88,42 @@ def start_server(latency: float, leak_rate: float, seed: int) -> tuple[subproces
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
+CODE: str | None = None  # --code: run the asr-gate found in this directory instead of the installed one
+
+
 def asr_gate_cmd() -> list[str]:
     exe = os.path.join(os.path.dirname(sys.executable), "asr-gate")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "gate.cli"]
+    return [exe] if os.path.exists(exe) and CODE is None else [sys.executable, "-m", "gate.cli"]
+
+
+def child_env() -> dict | None:
+    if CODE is None:
+        return None
+    return {**os.environ, "PYTHONPATH": os.path.abspath(CODE)}
+
+
+def run_reference(url: str, concurrency: int, attempts: int, latency: float, workdir: str) -> dict:
+    """bench/reference_client.py on the same configuration (its own process, like asr-gate)."""
+    http(url + "/_reset", b"")
+    load_before = os.getloadavg()[0]
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "reference_client.py"), "--url", url + "/v1",
+                             "--concurrency", str(concurrency), "--attempts", str(attempts),
+                             "--transcript", os.path.join(workdir, f"ref-{concurrency}-{attempts}.jsonl")],
+                            stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"reference client failed: {out[-2000:]}")
+    res = json.loads(out)
+    truth = http(url + "/_stats")
+    done = res["attempts"] + res["errors"]
+    limit = concurrency / latency
+    return {"attempts": done, "run_s": round(res["run_s"], 3), "wall_s": round(res["wall_s"], 3),
+            "pct_of_limit": round(100 * done / res["run_s"] / limit, 1),
+            "pct_of_limit_wall": round(100 * done / res["wall_s"] / limit, 1),
+            "cpu_ms_per_attempt": round(1000 * (ru.ru_utime + ru.ru_stime) / max(done, 1), 3),
+            "load_avg_before": round(load_before, 2), "max_inflight": truth.get("max_inflight"),
+            "counts_match": res["successes"] == truth["leaks"] and truth["requests"] == done == attempts}
 
 
 def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int, latency: float,
@@ -102,7 +142,7 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
     with open(os.path.join(workdir, f"stderr-{concurrency}.txt"), "w") as err, \
             open(os.path.join(workdir, f"stdout-{concurrency}.txt"), "w") as so:
         proc = subprocess.Popen(asr_gate_cmd() + ["run", "--suite", suite, "--target", target, "--out", out],
-                                stdout=so, stderr=err, cwd=workdir)
+                                stdout=so, stderr=err, cwd=workdir, env=child_env())
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
@@ -141,69 +181,107 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
         "server_leaks": truth["leaks"],
         "server_requests": truth["requests"],
         "server_connections": truth["connections"],
+        "max_inflight": truth.get("max_inflight"),
+        "latency_s": latency,
         "counts_match": t["successes"] == truth["leaks"] and truth["requests"] == done == total and t["errors"] == 0,
     }
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
-    out = [f"Endpoint latency L = {meta['latency_s'] * 1000:.0f} ms (bench/fast_server.py, separate process); "
-           f"{meta['cpus']} CPUs shared with the server and with other work (load average before each run shown). "
-           f"Python {meta['python']}.", "",
+    out = [f"Endpoint: bench/fast_server.py in a separate process, L = {meta['latency_s'] * 1000:.0f} ms for C < "
+           f"{meta['high_from']}, {meta['high_latency_s'] * 1000:.0f} ms from C = {meta['high_from']}; "
+           f"{meta['cpus']} CPUs shared with the server and with other work (the 1-minute load average before each "
+           f"run is shown). Python {meta['python']}.", "",
            f"Fixed cost of one `asr-gate run` (start-up, imports, results; 1 attempt): {meta['fixed_cpu_s']:.2f} s CPU, "
            f"{meta['fixed_wall_s']:.2f} s wall.", "",
-           "| C | attempts | limit C/L (/s) | attempts/s (run) | % of C/L (run) | % of C/L (wall, incl. start-up) "
-           "| CPU ms / attempt (all) | CPU ms / attempt (marginal) | peak RSS (MB) | server CPU ms / req | load before "
-           "| successes = server leaks |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "The reference is bench/reference_client.py (one asyncio loop, stdlib, raw keep-alive sockets, the core of "
+           "an attempt only), run right after asr-gate on the same configuration.", "",
+           "| attempts | C | L | limit C/L (/s) | asr-gate % of C/L (run) | reference % of C/L (run) "
+           "| asr-gate % (wall, incl. start-up) | reference % (wall) | asr-gate CPU ms / attempt (all) "
+           "| (marginal) | reference CPU ms / attempt | max in flight (asr-gate / ref) | peak RSS (MB) "
+           "| load before (asr-gate / ref) | counts exact (successes = server leaks) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['concurrency']} | {r['attempts']} | {r['limit_per_s']:.0f} | {r['attempts_per_s']:.0f} | "
-                   f"{r['pct_of_limit']:.1f}% | {r['pct_of_limit_wall']:.1f}% | {r['cpu_ms_per_attempt']:.2f} | "
-                   f"{r['cpu_ms_per_attempt_marginal']:.2f} | "
-                   f"{r['peak_rss_mb']:.0f} | {r['server_cpu_ms_per_request']:.2f} | {r['load_avg_before']:.2f} | "
-                   f"{'yes' if r['counts_match'] else 'NO'} ({r['successes']} / {r['server_leaks']}) |")
+        ref = r.get("reference") or {}
+
+        def rv(key: str, fmt: str) -> str:
+            return format(ref[key], fmt) if key in ref else "–"
+        out.append(f"| {r['planned']} | {r['concurrency']} | {r['latency_s'] * 1000:.0f} ms | {r['limit_per_s']:.0f} | "
+                   f"{r['pct_of_limit']:.1f}% | {rv('pct_of_limit', '.1f')}% | {r['pct_of_limit_wall']:.1f}% | "
+                   f"{rv('pct_of_limit_wall', '.1f')}% | {r['cpu_ms_per_attempt']:.2f} | "
+                   f"{r['cpu_ms_per_attempt_marginal']:.2f} | {rv('cpu_ms_per_attempt', '.2f')} | "
+                   f"{r.get('max_inflight', '?')} / {ref.get('max_inflight', '–')} | {r['peak_rss_mb']:.0f} | "
+                   f"{r['load_avg_before']:.2f} / {rv('load_avg_before', '.2f')} | "
+                   f"{'yes' if r['counts_match'] else 'NO'} ({r['successes']} / {r['server_leaks']})"
+                   f"{'' if not ref or ref['counts_match'] else ', reference NO'} |")
     return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
+    global CODE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-c", "--concurrency", default="16,64,256", help="comma-separated list (default 16,64,256)")
-    ap.add_argument("--attempts", type=int, default=5000, help="minimum attempts per run (default 5000)")
-    ap.add_argument("--seconds", type=float, default=8.0,
-                    help="also run at least this many seconds' worth of the limit (more attempts at high C, so "
-                         "start-up does not dominate; default 8)")
+    ap.add_argument("-c", "--concurrency", default="16,64,256,1024", help="comma-separated list (default 16,64,256,1024)")
+    ap.add_argument("--attempts", default="1000,5000", help="comma-separated attempts per run (default 1000,5000)")
+    ap.add_argument("--seconds", type=float, default=0.0,
+                    help="also run at least this many seconds' worth of the limit (default 0: exactly --attempts)")
     ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--high-latency", type=float, default=1.0, help="latency from C = --high-from (default 1 s)")
+    ap.add_argument("--high-from", type=int, default=1024)
     ap.add_argument("--leak-rate", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-reference", action="store_true", help="skip bench/reference_client.py")
+    ap.add_argument("--code", help="run `python -m gate.cli` with PYTHONPATH=CODE (e.g. a checkout of an older "
+                                   "commit) instead of the installed asr-gate")
     ap.add_argument("--name", default="throughput", help="basename of the result files (default throughput)")
     ap.add_argument("--label", default="", help="what was measured, for the heading of the Markdown file")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = ap.parse_args(argv)
+    CODE = args.code
     conc = [int(c) for c in args.concurrency.split(",") if c]
+    sizes = [int(n) for n in args.attempts.split(",") if n]
 
-    server, url = start_server(args.latency, args.leak_rate, args.seed)
+    def latency_of(c: int) -> float:
+        return args.high_latency if c >= args.high_from else args.latency
+
+    servers: dict[float, tuple[subprocess.Popen, str]] = {}
     rows = []
     try:
+        for lat in sorted({latency_of(c) for c in conc} | {args.latency}):
+            servers[lat] = start_server(lat, args.leak_rate, args.seed)
         with tempfile.TemporaryDirectory(prefix="asr-gate-bench-") as work:
-            # the fixed cost of one command (start-up, imports, writing results): one attempt at zero latency
+            server, url = servers[args.latency]
+            # the fixed cost of one command (start-up, imports, writing results): one attempt
             fixed = []
             for i in range(3):
                 os.makedirs(os.path.join(work, f"fixed{i}"))
                 fixed.append(run_one(server, url, 1, 1, args.latency, os.path.join(work, f"fixed{i}"), attacks=1))
             fixed_cpu = sorted(f["cpu_user_s"] + f["cpu_sys_s"] for f in fixed)[1]
             fixed_wall = sorted(f["wall_s"] for f in fixed)[1]
-            for c in conc:
-                n = max(args.attempts, int(args.seconds * c / args.latency))
-                r = run_one(server, url, c, n, args.latency, work, fixed_cpu)
-                rows.append(r)
-                print(f"C={c}: {r['attempts']} attempts, {r['attempts_per_s']:.0f}/s = {r['pct_of_limit']:.1f}% of "
-                      f"C/L (wall {r['pct_of_limit_wall']:.1f}%), {r['cpu_ms_per_attempt']:.2f} CPU ms/attempt, "
-                      f"RSS {r['peak_rss_mb']:.0f} MB, counts match: {r['counts_match']}", file=sys.stderr)
+            for n_att in sizes:
+                for c in conc:
+                    lat = latency_of(c)
+                    server, url = servers[lat]
+                    n = max(n_att, int(args.seconds * c / lat))
+                    r = run_one(server, url, c, n, lat, work, fixed_cpu)
+                    if not args.no_reference:
+                        r["reference"] = run_reference(url, c, r["planned"], lat, work)
+                    rows.append(r)
+                    ref = r.get("reference")
+                    print(f"{r['planned']} attempts, C={c}, L={lat:g}s: {r['pct_of_limit']:.1f}% of C/L "
+                          f"(wall {r['pct_of_limit_wall']:.1f}%), {r['cpu_ms_per_attempt']:.2f} CPU ms/attempt, "
+                          f"max in flight {r['max_inflight']}, counts match: {r['counts_match']}, load "
+                          f"{r['load_avg_before']:.2f}"
+                          + (f"; reference {ref['pct_of_limit']:.1f}% (load {ref['load_avg_before']:.2f})" if ref else ""),
+                          file=sys.stderr)
     finally:
-        server.terminate()
-        server.wait(10)
-    meta = {"latency_s": args.latency, "cpus": os.cpu_count(), "python": platform.python_version(),
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(10)
+    meta = {"latency_s": args.latency, "high_latency_s": args.high_latency, "high_from": args.high_from,
+            "cpus": os.cpu_count(), "python": platform.python_version(),
             "fixed_cpu_s": round(fixed_cpu, 3), "fixed_wall_s": round(fixed_wall, 3), "label": args.label,
-            "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "leak_rate": args.leak_rate}
+            "code": args.code, "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "leak_rate": args.leak_rate}
     md = markdown(rows, meta)
     print(md)
     if not args.no_write:
