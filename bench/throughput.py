@@ -130,17 +130,18 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
             workdir: str, fixed_cpu_s: float = 0.0, attacks: int = ATTACKS) -> dict:
     per_attack = max(1, -(-attempts // attacks))
     total = per_attack * attacks
-    suite = os.path.join(workdir, f"suite-{concurrency}.yaml")
-    target = os.path.join(workdir, f"target-{concurrency}.yaml")
-    out = os.path.join(workdir, f"out-{concurrency}")
+    tag = f"{concurrency}-{total}"
+    suite = os.path.join(workdir, f"suite-{tag}.yaml")
+    target = os.path.join(workdir, f"target-{tag}.yaml")
+    out = os.path.join(workdir, f"out-{tag}")
     write_suite(suite, per_attack, attacks)
     write_target(target, url + "/v1", concurrency)
     http(url + "/_reset", b"")
     load_before = os.getloadavg()[0]
     server_cpu0 = proc_cpu_s(server.pid)
     t0 = time.monotonic()
-    with open(os.path.join(workdir, f"stderr-{concurrency}.txt"), "w") as err, \
-            open(os.path.join(workdir, f"stdout-{concurrency}.txt"), "w") as so:
+    with open(os.path.join(workdir, f"stderr-{tag}.txt"), "w") as err, \
+            open(os.path.join(workdir, f"stdout-{tag}.txt"), "w") as so:
         proc = subprocess.Popen(asr_gate_cmd() + ["run", "--suite", suite, "--target", target, "--out", out],
                                 stdout=so, stderr=err, cwd=workdir, env=child_env())
         _, status, ru = os.wait4(proc.pid, 0)
@@ -149,7 +150,7 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
     server_cpu = proc_cpu_s(server.pid) - server_cpu0
     truth = http(url + "/_stats")
     if proc.returncode != 0:
-        with open(os.path.join(workdir, f"stderr-{concurrency}.txt")) as fh:
+        with open(os.path.join(workdir, f"stderr-{tag}.txt")) as fh:
             raise SystemExit(f"asr-gate run failed (exit {proc.returncode}): {fh.read()[-2000:]}")
     with open(os.path.join(out, "results.json")) as fh:
         res = json.load(fh)

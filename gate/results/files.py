@@ -53,11 +53,13 @@ def _read_json(path: str) -> Document:
     text = _read_text(path, MAX_RESULTS_BYTES)
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for k, v in items:
-            if k in d:
-                raise _DuplicateKey(k)
-            d[k] = v
+        d = dict(items)
+        if len(d) != len(items):  # a duplicate key: find it (rare, so the common case stays one C call)
+            seen: set[str] = set()
+            for k, _ in items:
+                if k in seen:
+                    raise _DuplicateKey(k)
+                seen.add(k)
         return d
 
     def bad_constant(name: str) -> Any:

@@ -128,6 +128,8 @@ def _check_summaries(doc: Document) -> None:
 def check_counts(doc: Document) -> None:
     """COUNTS_SCHEMA (hand check first), successes ≤ attempts and unique ids; then 20.0 → 20."""
     data = doc.data
+    if _counts_checked_in_one_pass(data):
+        return
     if not counts_plainly_valid(data):
         # name the exact problem; jsonschema is the reference (counts_plainly_valid is its fast twin, so
         # when they disagree the file is valid and jsonschema's word stands)
@@ -141,6 +143,57 @@ def check_counts(doc: Document) -> None:
         if a["id"] in seen:
             raise doc.error(("attacks", i, "id"), f"duplicate attack id (first at attacks[{seen[a['id']]}])")
         seen[a["id"]] = i
+
+
+def _counts_checked_in_one_pass(data: Any) -> bool:
+    """`check_counts` for the common case in one pass over the attacks: the hand check, successes ≤
+    attempts, unique ids and 20.0 → 20 together. False when anything is off (or a float count needs
+    normalising): then the separate passes below run and name the exact problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("attacks"), list) or not _top_level_valid(data):
+        return False
+    seen: set[str] = set()
+    add = seen.add
+    for a in data["attacks"]:
+        if type(a) is not dict:
+            return False
+        aid, att, suc = a.get("id"), a.get("attempts"), a.get("successes")
+        # ints only here (a float count, even 20.0, takes the slow path, which normalises it)
+        if (type(aid) is not str or not aid or type(att) is not int or type(suc) is not int
+                or not 0 <= suc <= att <= MAX_COUNT or aid in seen):
+            return False
+        add(aid)
+        err, planned = a.get("errors"), a.get("planned")
+        if not (err is None or (type(err) is int and 0 <= err <= MAX_COUNT)):
+            return False
+        if not (planned is None or (type(planned) is int and 0 <= planned <= MAX_COUNT)):
+            return False
+        cat, h = a.get("category"), a.get("hash")
+        if not (cat is None or type(cat) is str) or not (h is None or type(h) is str):
+            return False
+    tot = data.get("totals")
+    return not isinstance(tot, dict) or all(type(tot.get(k)) is not float for k in COUNT_KEYS)
+
+
+def _top_level_valid(data: dict[str, Any]) -> bool:
+    """The fields of COUNTS_SCHEMA outside `attacks` (shared by the one-pass and the plain check)."""
+    for key in ("suite", "detector", "estimates"):
+        if key in data and not isinstance(data[key], dict):
+            return False
+    if not _opt_str((data.get("suite") or {}).get("id")) or not _opt_str((data.get("detector") or {}).get("hash")):
+        return False
+    est = data.get("estimates") or {}
+    for key in ("icc", "omega"):
+        v = est.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
+            return False
+    if "totals" in data:
+        tot = data["totals"]
+        if not isinstance(tot, dict) or not all(_opt_count(tot.get(k), MAX_TOTAL) for k in COUNT_KEYS):
+            return False
+    if data.get("complete") is not None and type(data["complete"]) is not bool:
+        return False
+    seq = data.get("sequential")
+    return seq is None or isinstance(seq, dict)
 
 
 def is_count(v: Any, limit: int = MAX_COUNT) -> bool:
