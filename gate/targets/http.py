@@ -48,6 +48,7 @@ from urllib3.exceptions import TimeoutError as _Urllib3TimeoutError
 
 from .. import __version__
 from .interface import BaseTarget, Message, Reply, Request, TargetError
+from .lean_http import Broken, Short, read_response, request_head
 from .partial_json import parse_partial_json
 from .reply_path import PathMissing, ReplyPath, reply_text_from, token_count
 from .text import EXCERPT_CHARS, decode_text, excerpt, one_line, redact_url
@@ -109,55 +110,6 @@ class _Route:
         self.headers = headers
         self.src = src
         self.head = head
-
-
-def _request_head(method: str, pool: Any, path: str, headers: Mapping[str, str],
-                  own: Mapping[str, str]) -> bytes | None:
-    """`METHOD path HTTP/1.1` and the headers, ending with `Content-Length: ` (the body's length and the
-    blank line follow), for the lean exchange; None when the route must go through urllib3: a proxy,
-    a caller's own Accept-Encoding (the lean exchange asks for `identity`: it decodes no content
-    coding), or a name or value http.client would refuse."""
-    if getattr(pool, "proxy", None) is not None or not path.startswith("/"):
-        return None
-    if any(str(k).lower() == "accept-encoding" for k in own):
-        return None
-    host = pool.host
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    default = 443 if pool.scheme == "https" else 80
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}" + (f":{pool.port}" if pool.port and pool.port != default else "")]
-    for k, v in headers.items():
-        if k.lower() in ("host", "content-length", "transfer-encoding", "expect"):
-            return None
-        if k.lower() == "accept-encoding":
-            v = "identity"
-        if any(c in k + str(v) for c in "\r\n\0") or not k or any(c in k for c in " :\t"):
-            return None
-        lines.append(f"{k}: {v}")
-    try:
-        return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
-    except UnicodeEncodeError:
-        return None
-
-
-class _Lean:
-    """The parts of a response the callers read: status, reason and lower-case headers."""
-
-    __slots__ = ("status", "reason", "headers")
-
-    def __init__(self, status: int, reason: str, headers: dict[str, str]):
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-
-
-class _Broken(Exception):
-    """The connection broke (or timed out) during the lean exchange; `phase` says when."""
-
-    def __init__(self, phase: str, exc: BaseException | None = None):
-        super().__init__(phase)
-        self.phase = phase
-        self.exc = exc
 
 
 class HttpTargetBase(BaseTarget):
@@ -252,7 +204,7 @@ class HttpTargetBase(BaseTarget):
         adapter.cert_verify(pool, prep.url, verify, cert)
         path = adapter.request_url(prep, proxies)
         merged = {k: v for k, v in prep.headers.items() if k.lower() != "content-length"}
-        return _Route(pool, path, merged, headers, _request_head(self.method, pool, path, merged, headers))
+        return _Route(pool, path, merged, headers, request_head(self.method, pool, path, merged, headers))
 
     def _timeout_obj(self) -> Any:
         if self._timeout is None:
@@ -326,8 +278,8 @@ class HttpTargetBase(BaseTarget):
             sock.settimeout(self.timeout)
             sock.sendall(route.head + str(len(data)).encode("ascii") + b"\r\n\r\n" + data)
             try:
-                resp, content, truncated, keep = self._response(sock, deadline, shown_url)
-            except _Broken as exc:
+                resp, content, truncated, keep = read_response(sock, deadline, self.max_reply_bytes, ERROR_BODY_BYTES)
+            except Broken as exc:
                 raise self._broken(exc, shown_url) from None
             if not 200 <= resp.status < 300:
                 raise self._status_error(resp, content, shown_url)
@@ -339,7 +291,7 @@ class HttpTargetBase(BaseTarget):
                 conn.close()
                 pool._put_conn(None)
 
-    def _broken(self, exc: _Broken, shown_url: str) -> TargetError:
+    def _broken(self, exc: Broken, shown_url: str) -> TargetError:
         if exc.phase == "head-timeout":
             return self.fail(f"no response from {shown_url} within {self.timeout:g}s", kind="timeout", retryable=True)
         if exc.phase == "deadline":
@@ -355,70 +307,12 @@ class HttpTargetBase(BaseTarget):
         if exc.phase == "coding":
             return self.fail(f"cannot decode the reply from {shown_url}: unexpected content coding", kind="bad_response",
                              retryable=True)
-        if isinstance(exc.exc, _Short):
+        if isinstance(exc.exc, Short):
             return self.fail(f"connection to {shown_url} closed after {exc.exc.got} of {exc.exc.expected} bytes",
                              kind="connection", retryable=True)
         why = self.reason(exc.exc) if exc.exc is not None else "connection closed"
         return self.fail(f"connection to {shown_url} broken while reading the reply: {why}", kind="connection",
                          retryable=True)
-
-    def _response(self, sock: Any, deadline: float, shown_url: str) -> tuple[_Lean, bytes, bool, bool]:
-        """(response, body ≤ limit, truncated, connection reusable). Raises _Broken."""
-        buf = bytearray()
-        while True:
-            end = buf.find(b"\r\n\r\n")
-            if end >= 0:
-                break
-            if len(buf) > 65536:
-                raise _Broken("bad-head")
-            chunk = _recv(sock, deadline, "head")
-            if not chunk:
-                raise _Broken("head")
-            buf += chunk
-        lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-        rest = bytes(buf[end + 4:])
-        parts = lines[0].split(" ", 2)
-        try:
-            if not parts[0].startswith("HTTP/"):
-                raise ValueError
-            status = int(parts[1])
-        except (ValueError, IndexError):
-            raise _Broken("bad-head") from None
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            key = name.strip().lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        resp = _Lean(status, parts[2] if len(parts) > 2 else "", headers)
-        ok = 200 <= status < 300
-        limit = self.max_reply_bytes if ok else ERROR_BODY_BYTES
-        keep = parts[0] == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
-        if status in (204, 304) or 100 <= status < 200:
-            return resp, b"", False, keep
-        try:
-            if headers.get("content-encoding", "identity").lower() not in ("identity", ""):
-                if ok:
-                    raise _Broken("coding")
-                return resp, b"", False, False
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                body, truncated, done = _read_chunked(sock, rest, deadline, limit)
-            elif "content-length" in headers:
-                try:
-                    expected = int(headers["content-length"])
-                except ValueError:
-                    raise _Broken("bad-head") from None
-                body, truncated, done = _read_length(sock, rest, deadline, limit, expected)
-            else:
-                body, truncated, done = _read_close(sock, rest, deadline, limit)
-                keep = False
-        except _Broken:
-            if ok:
-                raise
-            return resp, b"", False, False  # an error body that cannot be read: the status is the news
-        return resp, body, truncated, keep and done and not truncated
 
     def _read(self, resp: Any, deadline: float, limit: int, shown_url: str) -> tuple[bytes, bool]:
         read1 = getattr(resp, "read1", None)
@@ -512,88 +406,6 @@ class HttpTargetBase(BaseTarget):
     def reason(self, exc: BaseException) -> str:
         """`_reason`, scrubbed before it is cut (a library's message can quote a URL or a header)."""
         return _reason(exc, self.scrub_values())
-
-
-class _Short(Exception):
-    def __init__(self, got: int, expected: int):
-        super().__init__(f"{got} of {expected} bytes")
-        self.got = got
-        self.expected = expected
-
-
-def _recv(sock: Any, deadline: float, phase: str) -> bytes:
-    if time.monotonic() > deadline:
-        raise _Broken("deadline")
-    try:
-        return sock.recv(CHUNK_BYTES)
-    except (socket.timeout, TimeoutError):
-        raise _Broken(f"{phase}-timeout") from None
-    except OSError as exc:
-        raise _Broken(phase, exc) from None
-
-
-def _read_length(sock: Any, rest: bytes, deadline: float, limit: int, expected: int) -> tuple[bytes, bool, bool]:
-    """(body, truncated, read to its end) for a Content-Length body."""
-    parts = [rest]
-    size = len(rest)
-    while size < expected and size <= limit:
-        chunk = _recv(sock, deadline, "body")
-        if not chunk:
-            raise _Broken("body", _Short(size, expected))
-        parts.append(chunk)
-        size += len(chunk)
-    body = parts[0] if len(parts) == 1 else b"".join(parts)
-    if len(body) > limit and expected > limit:
-        return body[:limit], True, False
-    return body[:expected], False, size == expected
-
-
-def _read_close(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[bytes, bool, bool]:
-    parts = [rest]
-    size = len(rest)
-    while size <= limit:
-        chunk = _recv(sock, deadline, "body")
-        if not chunk:
-            body = b"".join(parts)
-            return body, False, True
-        parts.append(chunk)
-        size += len(chunk)
-    return b"".join(parts)[:limit], True, False
-
-
-def _read_chunked(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[bytes, bool, bool]:
-    buf = bytearray(rest)
-    out = bytearray()
-
-    def need(n: int) -> None:
-        while len(buf) < n:
-            chunk = _recv(sock, deadline, "body")
-            if not chunk:
-                raise _Broken("body", ConnectionError("connection closed inside a chunked body"))
-            buf.extend(chunk)
-
-    while True:
-        while b"\r\n" not in buf:
-            need(len(buf) + 1)
-        line, _, tail = bytes(buf).partition(b"\r\n")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _Broken("body", ValueError("bad chunk size")) from None
-        del buf[:len(line) + 2]
-        if size == 0:
-            while True:  # trailers up to the blank line
-                while b"\r\n" not in buf:
-                    need(len(buf) + 1)
-                line, _, _ = bytes(buf).partition(b"\r\n")
-                del buf[:len(line) + 2]
-                if not line:
-                    return bytes(out), False, True
-        need(size + 2)
-        out += buf[:size]
-        del buf[:size + 2]
-        if len(out) > limit:
-            return bytes(out[:limit]), True, False
 
 
 def error_detail(body: bytes, secrets: Sequence[str] = ()) -> str:
