@@ -46,7 +46,7 @@ def check(path: str, kind: str = "auto") -> str:
 
         t = load_target(path)
         t.close()
-        prompt = getattr(t, "system_prompt", None)
+        prompt = t.system_prompt
         if prompt is None:
             return f"target of kind '{t.kind}'"
         from ..targets.system_prompt import MEANING

@@ -40,10 +40,11 @@ def require_every_attack_judged(doc: Mapping[str, Any], where: str) -> None:
 
 def require_whole_suite(doc: Mapping[str, Any], where: str, *, allow_subset: bool) -> None:
     """A baseline covers the whole suite unless the user says otherwise (`--allow-subset`)."""
+    from ..suite.select import selection_from
+
     sel = doc.get("selection")
     if not sel or allow_subset:
         return
-    how = " ".join([*(f"--only {g}" for g in sel.get("only") or ()), *(f"--category {c}" for c in
-                   sel.get("categories") or ()), *(f"--tag {t}" for t in sel.get("tags") or ())])
+    how = selection_from(sel.get("only"), sel.get("categories"), sel.get("tags")).describe()
     raise UsageError(f"{where}: the run measured {sel.get('attacks')} of {sel.get('of')} attacks ({how}); a baseline "
                      f"covers the whole suite (pass --allow-subset to accept a partial one)")

@@ -229,26 +229,7 @@ def normalise_counts(data: dict[str, Any]) -> None:
 def counts_plainly_valid(data: Any) -> bool:
     """COUNTS_SCHEMA checked by hand: ~50x faster than jsonschema on 10,000 attacks. When it says
     no, jsonschema runs to name the exact problem (so it only needs to be right on 'yes')."""
-    if not isinstance(data, dict) or not isinstance(data.get("attacks"), list):
-        return False
-    for key in ("suite", "detector", "estimates"):
-        if key in data and not isinstance(data[key], dict):
-            return False
-    if not _opt_str((data.get("suite") or {}).get("id")) or not _opt_str((data.get("detector") or {}).get("hash")):
-        return False
-    est = data.get("estimates") or {}
-    for key in ("icc", "omega"):
-        v = est.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
-            return False
-    if "totals" in data:
-        tot = data["totals"]
-        if not isinstance(tot, dict) or not all(_opt_count(tot.get(k), MAX_TOTAL) for k in COUNT_KEYS):
-            return False
-    seq = data.get("sequential")
-    if data.get("complete") is not None and type(data["complete"]) is not bool:
-        return False
-    if not (seq is None or isinstance(seq, dict)):
+    if not isinstance(data, dict) or not isinstance(data.get("attacks"), list) or not _top_level_valid(data):
         return False
     for a in data["attacks"]:
         if not isinstance(a, dict):

@@ -54,8 +54,7 @@ def completion_limit(params: dict[str, Any]) -> int | None:
 
 def estimate(attacks: Sequence[Any], n_of: Callable[[Any], int], target: Any) -> CostEstimate:
     """The cost of running every attempt of `attacks` (n_of(a) each) against `target`."""
-    prompt = getattr(target, "system_prompt", None)
-    mode = getattr(target, "system_prompt_mode", "prepend")
+    prompt, mode = target.system_prompt, target.system_prompt_mode
     limit = completion_limit(dict(target.config.get("params") or {}))
     per_reply = limit or ASSUMED_COMPLETION_TOKENS
     calls = prompt_tokens = 0

@@ -131,7 +131,7 @@ class _Run:
         opts = self.opts
         if (self.finished_now >= opts.min_finished_for_budget
                 and self.errors_now > opts.max_error_rate * self.finished_now and not self.stop.is_set()):
-            common = ", ".join(f"{k} x{v}" for k, v in self.tally.error_kinds.most_common(3))
+            common = _common_errors(self.tally)
             self.stop_reason = (f"error budget exceeded: {self.errors_now} of {self.finished_now} attempts failed "
                                 f"(limit {opts.max_error_rate:.0%}); most common: {common}")
             self.stop.set()
@@ -158,7 +158,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
             "sequential": design_hash(plan.design) if plan.design is not None else None,
             "selection": plan.selection}
     target.check_attacks(plan.attacks, suite.path)
-    said = announcement(getattr(target, "system_prompt", None), getattr(target, "system_prompt_mode", ""),
+    said = announcement(target.system_prompt, target.system_prompt_mode,
                         (a.messages for a in plan.attacks))
     cost = _check_cost(plan, target, opts)
     if opts.progress is not None:
@@ -208,12 +208,16 @@ def _check_cost(plan: _Plan, target: Target, opts: RunOptions) -> CostEstimate:
     return cost
 
 
+def _common_errors(tally: Tally) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in tally.error_kinds.most_common(3))
+
+
 def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
     """Why the finished run measured too little, judged over the whole run at any size (the in-flight budget
     waits for `min_finished_for_budget` attempts, so a small run against a dead server would pass it)."""
     if not tally.finished or tally.errors <= max_error_rate * tally.finished:
         return None
-    common = ", ".join(f"{k} x{v}" for k, v in tally.error_kinds.most_common(3))
+    common = _common_errors(tally)
     if tally.errors == tally.finished:
         return f"every attempt ended in an error ({tally.errors} of {tally.finished}; {common})"
     return (f"{tally.errors} of {tally.finished} attempts ended in an error, more than --max-error-rate "

@@ -62,8 +62,7 @@ class CommandTarget(BaseTarget):
         cwd = self.config.get("cwd")
         if cwd is None:
             return None
-        here = os.path.dirname(os.path.abspath(self.source)) if os.path.isfile(self.source) else os.getcwd()
-        path = os.path.normpath(os.path.join(here, os.path.expanduser(str(cwd))))
+        path = self.resolve_path(str(cwd))
         if not os.path.isdir(path):
             raise self.config_error(("cwd",), f"directory {path} does not exist")
         return path

@@ -54,6 +54,9 @@ class Target(abc.ABC):
 
     #: the `kind:` value in target YAML
     kind: str = ""
+    #: the application's system prompt and how it meets an attack's own (set by `BaseTarget`)
+    system_prompt: str | None = None
+    system_prompt_mode: str = DEFAULT_MODE
 
     def __init__(self, config: Mapping[str, Any], *, source: str = "<target>"):
         self.config = dict(config)
@@ -155,10 +158,14 @@ class BaseTarget(Target):
                                                               "system_prompt or system_prompt_file to compose")
         return (None if text is None else str(text)), str(self.config.get("system_prompt_mode", DEFAULT_MODE))
 
+    def resolve_path(self, name: str) -> str:
+        """`name` relative to the target file's folder (the working directory for an inline config)."""
+        here = os.path.dirname(os.path.abspath(self.source)) if os.path.isfile(self.source) else os.getcwd()
+        return os.path.normpath(os.path.join(here, os.path.expanduser(name)))
+
     def _read_prompt_file(self, name: str) -> str:
         """The prompt file, relative to the target file's folder (so a pull request editing it changes the run)."""
-        here = os.path.dirname(os.path.abspath(self.source)) if os.path.isfile(self.source) else os.getcwd()
-        path = os.path.normpath(os.path.join(here, os.path.expanduser(name)))
+        path = self.resolve_path(name)
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_SYSTEM_PROMPT_BYTES + 1)
