@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Mapping
+from typing import Any, Generator, Mapping
 
 #: read granularity
 CHUNK_BYTES = 64 * 1024
@@ -67,7 +67,30 @@ class Broken(Exception):
 
 
 def read_response(sock: Any, deadline: float, max_reply_bytes: int, error_bytes: int) -> tuple[Lean, bytes, bool, bool]:
-    """(response, body ≤ limit, truncated, connection reusable). Raises Broken."""
+    """(response, body ≤ limit, truncated, connection reusable) from a blocking socket. Raises Broken."""
+    parser = parse_response(max_reply_bytes, error_bytes)
+    phase = next(parser)
+    try:
+        while True:
+            try:
+                chunk = _recv(sock, deadline, phase)
+            except Broken as exc:  # thrown in where the parser waits: an error body may end it quietly
+                phase = parser.throw(exc)
+            else:
+                phase = parser.send(chunk)
+    except StopIteration as done:
+        return done.value
+
+
+Parser = Generator[str, bytes, "tuple[Lean, bytes, bool, bool]"]
+
+
+def parse_response(max_reply_bytes: int, error_bytes: int) -> Parser:
+    """The response parser, free of I/O: it yields the phase it is in ("head" or "body") each time it
+    needs more bytes, is sent the next chunk (b"" at end of stream) or thrown the Broken that reading it
+    raised, and returns (response, body ≤
+    limit, truncated, connection reusable). Raises Broken. The blocking exchange (`read_response`) and
+    the asyncio engine (gate/run/engine_async.py) drive the same parser."""
     buf = bytearray()
     while True:
         end = buf.find(b"\r\n\r\n")
@@ -75,7 +98,7 @@ def read_response(sock: Any, deadline: float, max_reply_bytes: int, error_bytes:
             break
         if len(buf) > 65536:
             raise Broken("bad-head")
-        chunk = _recv(sock, deadline, "head")
+        chunk = yield "head"
         if not chunk:
             raise Broken("head")
         buf += chunk
@@ -108,15 +131,15 @@ def read_response(sock: Any, deadline: float, max_reply_bytes: int, error_bytes:
                 raise Broken("coding")
             return resp, b"", False, False
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            body, truncated, done = _read_chunked(sock, rest, deadline, limit)
+            body, truncated, done = yield from _read_chunked(rest, limit)
         elif "content-length" in headers:
             try:
                 expected = int(headers["content-length"])
             except ValueError:
                 raise Broken("bad-head") from None
-            body, truncated, done = _read_length(sock, rest, deadline, limit, expected)
+            body, truncated, done = yield from _read_length(rest, limit, expected)
         else:
-            body, truncated, done = _read_close(sock, rest, deadline, limit)
+            body, truncated, done = yield from _read_close(rest, limit)
             keep = False
     except Broken:
         if ok:
@@ -143,12 +166,12 @@ def _recv(sock: Any, deadline: float, phase: str) -> bytes:
         raise Broken(phase, exc) from None
 
 
-def _read_length(sock: Any, rest: bytes, deadline: float, limit: int, expected: int) -> tuple[bytes, bool, bool]:
+def _read_length(rest: bytes, limit: int, expected: int) -> Generator[str, bytes, tuple[bytes, bool, bool]]:
     """(body, truncated, read to its end) for a Content-Length body."""
     parts = [rest]
     size = len(rest)
     while size < expected and size <= limit:
-        chunk = _recv(sock, deadline, "body")
+        chunk = yield "body"
         if not chunk:
             raise Broken("body", Short(size, expected))
         parts.append(chunk)
@@ -159,11 +182,11 @@ def _read_length(sock: Any, rest: bytes, deadline: float, limit: int, expected: 
     return body[:expected], False, size == expected
 
 
-def _read_close(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[bytes, bool, bool]:
+def _read_close(rest: bytes, limit: int) -> Generator[str, bytes, tuple[bytes, bool, bool]]:
     parts = [rest]
     size = len(rest)
     while size <= limit:
-        chunk = _recv(sock, deadline, "body")
+        chunk = yield "body"
         if not chunk:
             body = b"".join(parts)
             return body, False, True
@@ -172,20 +195,20 @@ def _read_close(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[by
     return b"".join(parts)[:limit], True, False
 
 
-def _read_chunked(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[bytes, bool, bool]:
+def _read_chunked(rest: bytes, limit: int) -> Generator[str, bytes, tuple[bytes, bool, bool]]:
     buf = bytearray(rest)
     out = bytearray()
 
-    def need(n: int) -> None:
+    def need(n: int) -> Generator[str, bytes, None]:
         while len(buf) < n:
-            chunk = _recv(sock, deadline, "body")
+            chunk = yield "body"
             if not chunk:
                 raise Broken("body", ConnectionError("connection closed inside a chunked body"))
             buf.extend(chunk)
 
     while True:
         while b"\r\n" not in buf:
-            need(len(buf) + 1)
+            yield from need(len(buf) + 1)
         line, _, tail = bytes(buf).partition(b"\r\n")
         try:
             size = int(line.split(b";", 1)[0].strip(), 16)
@@ -195,12 +218,12 @@ def _read_chunked(sock: Any, rest: bytes, deadline: float, limit: int) -> tuple[
         if size == 0:
             while True:  # trailers up to the blank line
                 while b"\r\n" not in buf:
-                    need(len(buf) + 1)
+                    yield from need(len(buf) + 1)
                 line, _, _ = bytes(buf).partition(b"\r\n")
                 del buf[:len(line) + 2]
                 if not line:
                     return bytes(out), False, True
-        need(size + 2)
+        yield from need(size + 2)
         out += buf[:size]
         del buf[:size + 2]
         if len(out) > limit:
