@@ -54,6 +54,7 @@ _B64_RUN = re.compile(r"[A-Za-z0-9+/\-_]{12,}={0,2}")
 _HEX_RUN = re.compile(r"(?:(?:0[xX]|\\x|%)?[0-9a-fA-F]{2}[\s,:;\-]*){4,}")
 _HEX_STRIP = re.compile(r"0[xX]|\\x|[^0-9a-fA-F]")
 _WS = re.compile(r"\s+")
+_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,8 @@ class Near:
 def near_part(token: str) -> Near | None:
     """The token's random part: its longest run of letters and digits that holds a digit, when that
     run has at least `MIN_NEAR` characters (`CANARY-9E2BDDB487AB` → `9E2BDDB487AB`); else None."""
-    runs = list(_ALNUM_RUN.finditer(token))
-    best = max((m for m in runs if any(ch.isdigit() for ch in m.group())), key=lambda m: len(m.group()), default=None)
+    best = max((m for m in _ALNUM_RUN.finditer(token) if _DIGIT.search(m.group())), key=lambda m: m.end() - m.start(),
+               default=None)
     if best is None or len(best.group()) < MIN_NEAR:
         return None
     core = best.group().lower()
@@ -203,41 +204,51 @@ def _b64_needles(token: str) -> tuple[str, ...]:
 
 
 class _Alnum:
-    """A text's letters and digits (lower-case, optionally folded), with the positions where words
-    start and end, and where each word sits in the text."""
+    """A text's letters and digits (lower-case, optionally folded), and — computed only when a needle is
+    found in them — where words start and end and where each word sits in the text."""
 
     def __init__(self, text: str, run_re: re.Pattern = _ALNUM_RUN, fold: Any = None):
-        parts: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        self.spans: list[tuple[int, int]] = []
-        pos = 0
-        for m in run_re.finditer(text):
-            part = m.group().lower()
-            if fold is not None:
-                part = part.translate(fold)
-            parts.append(part)
-            starts.append(pos)
-            pos += len(part)
-            ends.append(pos)
-            self.spans.append(m.span())
         self.source = text
-        self.text = "".join(parts)
-        self.starts = starts
-        self.ends = ends
+        self.run_re = run_re
+        joined = "".join(run_re.findall(text)).lower()  # ASCII runs: lower() and the folds keep lengths
+        self.text = joined.translate(fold) if fold is not None else joined
+        self._words: tuple[list[int], list[int], list[tuple[int, int]]] | None = None
+
+    def _index(self) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+        if self._words is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            spans: list[tuple[int, int]] = []
+            pos = 0
+            for m in self.run_re.finditer(self.source):
+                starts.append(pos)
+                pos += m.end() - m.start()
+                ends.append(pos)
+                spans.append(m.span())
+            self._words = (starts, ends, spans)
+        return self._words
 
     def find_word_aligned(self, needle: str) -> Iterator[str]:
         """The text of every word-aligned occurrence of `needle` (from its first word to its last)."""
         if not needle:
             return
         i = self.text.find(needle)
+        if i == -1:
+            return
+        starts, ends, spans = self._index()
         while i != -1:
-            j = bisect_left(self.starts, i)
-            if j < len(self.starts) and self.starts[j] == i:
-                k = bisect_left(self.ends, i + len(needle))
-                if k < len(self.ends) and self.ends[k] == i + len(needle):
-                    yield self.source[self.spans[j][0]:self.spans[k][1]]
+            j = bisect_left(starts, i)
+            if j < len(starts) and starts[j] == i:
+                k = bisect_left(ends, i + len(needle))
+                if k < len(ends) and ends[k] == i + len(needle):
+                    yield self.source[spans[j][0]:spans[k][1]]
             i = self.text.find(needle, i + 1)
+
+
+@lru_cache(maxsize=64)
+def _words_between(lo: int, hi: int) -> re.Pattern:
+    """Whole words of letters and digits with lo to hi characters."""
+    return re.compile(rf"(?<![A-Za-z0-9])[A-Za-z0-9]{{{max(lo, 1)},{hi}}}(?![A-Za-z0-9])")
 
 
 def find(reply: str, token: str, *, reverse_ok: bool = True, near: bool = False,
@@ -268,12 +279,10 @@ def find(reply: str, token: str, *, reverse_ok: bool = True, near: bool = False,
     if v.near is not None:
         n = v.near
         lo, hi = len(n.core) - n.budget, len(n.core) + n.budget + len(n.prefix) + len(n.suffix)
-        for start, end in words.spans:
-            if lo <= end - start <= hi:
-                d = near_distance(normal[start:end], n)
-                if d is not None:
-                    yield Match("near copy" if d == 0 else f"near copy, {d} edit{'s' if d > 1 else ''}",
-                                normal[start:end])
+        for m in _words_between(lo, hi).finditer(normal):
+            d = near_distance(m.group(), n)
+            if d is not None:
+                yield Match("near copy" if d == 0 else f"near copy, {d} edit{'s' if d > 1 else ''}", m.group())
     if exact_only:
         return
     if v.b64:
