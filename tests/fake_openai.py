@@ -74,8 +74,9 @@ class FakeOpenAI:
                  latency: float = 0.0, retry_after: float = 1, delay: float = 2.0,
                  huge_bytes: int = 10 * 1024 * 1024, trickle_interval: float = 0.05, api_key: str | None = None,
                  model: str = "fake-model", log_limit: int = 10_000, refusal: str = REFUSAL,
-                 leak_template: str = LEAK, host: str = "127.0.0.1", port: int = 0):
+                 leak_template: str = LEAK, host: str = "127.0.0.1", port: int = 0, close_each: bool = False):
         self.default_rate = float(default_rate)
+        self.close_each = close_each  # close every connection after its reply, without saying so (keep-alive broken)
         self.rates = dict(rates or {})
         self.secret = secret
         self.canary_re = re.compile(canary_pattern)
@@ -280,6 +281,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._post()
         except (ConnectionError, TimeoutError, socket.timeout):
+            self.close_connection = True
+        if self.server.fake.close_each:
             self.close_connection = True
 
     # -- a model request

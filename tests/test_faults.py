@@ -1,5 +1,6 @@
 """Fault matrix (issue 6): every kind of server misbehaviour ends as a judged attempt or a recorded
-error, never a lost or double-counted one, and the counts still equal the server's own truth."""
+error, never a lost or double-counted one, and the counts still equal the server's own truth — with
+the workers as threads and as tasks on the asyncio engine (`--engine asyncio` refuses to fall back)."""
 from __future__ import annotations
 
 import json
@@ -35,15 +36,16 @@ def suite(tmp_path):
     return load_suite(str(p))
 
 
+@pytest.mark.parametrize("engine", ["threads", "asyncio"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_fault_matrix(tmp_path, suite, fault):
+def test_fault_matrix(tmp_path, suite, fault, engine):
     out = str(tmp_path / "out")
     with FakeOpenAI(default_rate=0.5, seed=7, faults={fault: 0.25}, retry_after=0.2, delay=1.5,
                     huge_bytes=10 * 1024 * 1024, trickle_interval=0.2) as srv:
         target = build_target({"kind": "openai", "base_url": srv.base_url, "model": "m", "concurrency": 6,
                                "timeout": 0.8, "retries": 2, "backoff_base": 0.01, "max_reply_bytes": 65536})
         try:
-            results = run_suite(suite, target, out, RunOptions(progress=None, max_error_rate=0.5))
+            results = run_suite(suite, target, out, RunOptions(progress=None, max_error_rate=0.5, engine=engine))
             stopped = False
         except MeasureError as exc:
             assert exc.exit_code == 3 and "error budget" in str(exc)

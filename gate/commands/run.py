@@ -49,6 +49,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     sel.add_argument("--tag", action="append", metavar="TAG", help="only attacks tagged TAG (repeatable)")
     p.add_argument("--max-cost", type=float, metavar="AMOUNT",
                    help="do not start when the estimated cost (target prices per 1k tokens) is above AMOUNT")
+    p.add_argument("--engine", choices=("auto", "threads", "asyncio"), default="auto",
+                   help="how attempts wait for the model: threads, or tasks on one event loop (faster at high "
+                        "concurrency); auto (default) uses asyncio when the target is plain HTTP and no detector "
+                        "calls a model, no rate limit, not sequential")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -88,7 +92,7 @@ def options_from(args: argparse.Namespace, *, resume: bool = False):
                       max_calls=args.max_calls, max_error_rate=args.max_error_rate, shard=args.shard,
                       progress=None if args.quiet else sys.stderr,
                       selection=selection_from(args.only, args.category, args.tag) or None,
-                      max_cost=args.max_cost)
+                      max_cost=args.max_cost, engine=args.engine)
 
 
 def sequential_design(args: argparse.Namespace, suite):

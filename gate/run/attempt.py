@@ -10,11 +10,12 @@ the endpoint, is the limit of a threaded client (bench/throughput.py).
 """
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from ..detectors.interface import DetectContext, DetectorError
 from ..redact import cut
@@ -65,20 +66,34 @@ class AttemptRunner:
 
     def run(self, a: Attack, j: int) -> dict[str, Any]:
         """The transcript record of attempt `j` of attack `a` (an outcome or an error)."""
+        req, ctx, rec = self._begin(a, j)
+        started = time.monotonic()
+        reply, calls = self._send(req, rec)
+        return self._end(rec, reply, calls, a, ctx, started)
+
+    async def run_async(self, a: Attack, j: int, send: Callable[[Request], Awaitable[Reply]]) -> dict[str, Any]:
+        """`run` on the asyncio engine (gate/run/engine_async.py): `send` is the target's asyncio sender."""
+        req, ctx, rec = self._begin(a, j)
+        started = time.monotonic()
+        reply, calls = await self._send_async(send, req, rec)
+        return self._end(rec, reply, calls, a, ctx, started)
+
+    def _begin(self, a: Attack, j: int) -> tuple[Request, DetectContext, dict[str, Any]]:
         canary = new_canary() if a.uses_canary else None
         messages = a.render(canary)
         ctx = DetectContext(canary=canary, prompt=a.messages[-1].content, attack_id=a.id,
                             meta={"goal": a.goal} if a.goal else {}, input_text=visible_input(messages))
         req = Request(messages=messages, attack_id=a.id, category=a.category, attempt=j,
                       canary=canary, oracle=lambda s, d=a.detector, c=ctx: d.synthesize(s, c))
-        rec: dict[str, Any] = {"attack": a.id, "attempt": j}
-        started = time.monotonic()
-        reply, calls = self._send(req, rec)
+        return req, ctx, {"attack": a.id, "attempt": j}
+
+    def _end(self, rec: dict[str, Any], reply: Reply | None, calls: int, a: Attack, ctx: DetectContext,
+             started: float) -> dict[str, Any]:
         if reply is not None:
             self._judge(rec, reply, a, ctx, started)
         rec["calls"] = calls
-        if canary:
-            rec["canary"] = canary
+        if ctx.canary:
+            rec["canary"] = ctx.canary
         if "success" not in rec:
             rec["success"] = None
         return rec
@@ -99,25 +114,45 @@ class AttemptRunner:
             try:
                 return self.send(req), calls
             except TargetError as exc:
-                if not self._wait_to_retry(exc, i, rec):
+                delay = self._retry_delay(exc, i, rec)
+                if delay is None:
                     return None, calls
+                if self.stop.wait(delay):
+                    raise Abandon()
         return None, calls  # not reached: the last try either returns a reply or records its error
 
-    def _wait_to_retry(self, exc: TargetError, i: int, rec: dict[str, Any]) -> bool:
-        """After failed call i: wait and return True to retry, or record the error in `rec` and return False."""
+    async def _send_async(self, send: Callable[[Request], Awaitable[Reply]], req: Request,
+                          rec: dict[str, Any]) -> tuple[Reply | None, int]:
+        """`_send` on the event loop (the asyncio engine is never rate limited: such runs keep their threads)."""
+        calls = 0
+        for i in range(self.retry.retries + 1):
+            if self.stop.is_set():
+                raise Abandon()
+            self.take_call()
+            calls += 1
+            try:
+                return await send(req), calls
+            except TargetError as exc:
+                delay = self._retry_delay(exc, i, rec)
+                if delay is None:
+                    return None, calls
+                if await _stopped_within(self.stop, delay):
+                    raise Abandon()
+        return None, calls
+
+    def _retry_delay(self, exc: TargetError, i: int, rec: dict[str, Any]) -> float | None:
+        """After failed call i: seconds to wait before retrying, or None after recording the error in `rec`."""
         delay = self.retry.delay(i)
         if exc.retry_after is not None:
             if exc.retry_after > self.retry.max_retry_after:
                 rec.update(error=exc.kind, message=f"server asked to wait {exc.retry_after:.0f}s "
                                                     f"(more than {self.retry.max_retry_after:.0f}s)")
-                return False
+                return None
             delay = max(exc.retry_after, 0.0) + random.uniform(0, 0.1)
         if not exc.retryable or i == self.retry.retries:
             rec.update(error=exc.kind, message=cut(str(exc), MESSAGE_CHARS, self.secrets))
-            return False
-        if self.stop.wait(delay):
-            raise Abandon()
-        return True
+            return None
+        return delay
 
     def _judge(self, rec: dict[str, Any], reply: Reply, a: Attack, ctx: DetectContext, started: float) -> None:
         """Record the reply (scrubbed, cut to `reply_chars`, pieces of secrets at the cut scrubbed too) and the
@@ -133,3 +168,14 @@ class AttemptRunner:
             rec["success"] = bool(det.success)
         except DetectorError as exc:
             rec.update(error=exc.kind, message=cut(str(exc), MESSAGE_CHARS, self.secrets))
+
+
+async def _stopped_within(stop: threading.Event, delay: float) -> bool:
+    """Sleep `delay` seconds on the event loop, waking early (True) when `stop` is set."""
+    end = time.monotonic() + delay
+    while not stop.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, 0.1))
+    return True

@@ -4,6 +4,9 @@ Design choices, and why:
 * Threads + one pooled `requests.Session` per target: model calls are I/O bound, and a thread per
   in-flight request keeps every target implementation a plain blocking function. The HTTP targets
   send through the urllib3 pool of their session (gate/targets/http.py), sized here for the workers.
+  When nothing in the run needs a thread (a plain-HTTP openai/http target, no LLM judge, no rate
+  limit, not sequential) the same workers run as tasks on one event loop instead (`engine_async.py`):
+  at high concurrency the threads' contention for the GIL, not the endpoint, was the limit.
 * The transcript is the source of truth (`transcript.py`): results.json is recomputed from its
   records, and a killed run resumes from them. One attempt is `attempt.py`; which attempt runs next
   (interleaved plan, looks, rate limit) is `schedule.py`; the output directory is `output.py`.
@@ -33,6 +36,7 @@ from ..targets.interface import Target
 from ..targets.system_prompt import announcement
 from .attempt import Abandon, AttemptRunner, RetryPolicy
 from .cost import CostEstimate, estimate
+from .engine_async import asyncio_sender, run_on_loop
 from .output import RESULTS, TRANSCRIPT, OutputDir, now_utc, previous_run, write_run_meta
 from .progress import Progress
 from .schedule import RateLimiter, Schedule, attempts_per_attack, looks_of, shard_attacks
@@ -58,6 +62,7 @@ class RunOptions:
     sequential: Any = None               # a gate.run.sequential.Design: run look by look, stop early
     selection: Selection | None = None   # run only these attacks (--only / --category / --tag)
     max_cost: float | None = None        # refuse to start when the estimated cost is above this
+    engine: str = "auto"                 # threads | asyncio | auto (engine_async.asyncio_sender decides)
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,8 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     said = announcement(target.system_prompt, target.system_prompt_mode,
                         (a.messages for a in plan.attacks))
     cost = _check_cost(plan, target, opts)
+    sender = asyncio_sender(opts.engine, target, plan.attacks, rate_limited=bool(target.requests_per_minute),
+                            sequential=plan.design is not None)
     if opts.progress is not None:
         opts.progress.write("".join(line + "\n" for line in (said, cost.line()) if line))
 
@@ -174,7 +181,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         write_run_meta(out, {**meta, "started_at": started_at})
         tally, done = resume_state(out.file(TRANSCRIPT), records, plan.attacks, plan.n_of)
         del records
-        run = _execute(plan, target, opts, out, tally, done)
+        run = _execute(plan, target, opts, out, tally, done, sender)
         results = _results(plan, target, opts, run, started_at)
         results["plan"] = cost.as_dict()
         write_json_atomic(out.file(RESULTS), results)
@@ -224,8 +231,10 @@ def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
             f"{max_error_rate:.0%} ({common})")
 
 
-def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tally: Tally, done: set) -> _Run:
-    """Run the attempts not yet done with the workers; return the run's final state."""
+def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tally: Tally, done: set,
+             sender: Any) -> _Run:
+    """Run the attempts not yet done with the workers (threads, or tasks on an event loop when `sender` is the
+    target's asyncio sender); return the run's final state."""
     monitor = LookMonitor(plan.design, tally.counts) if plan.design is not None else None
     run = _Run(tally, Schedule(plan.looks, plan.n_of, done, monitor.look_done if monitor else None), opts, monitor)
     backoff_base = opts.backoff_base if opts.backoff_base is not None else float(target.config.get("backoff_base", 0.5))
@@ -237,9 +246,12 @@ def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tall
     transcript = TranscriptWriter(out.file(TRANSCRIPT))
     try:
         concurrency = max(1, opts.concurrency or target.concurrency)
-        n_threads = max(1, min(concurrency, sum(run.schedule.remaining)))
-        _reserve_connections([target] + [a.detector for a in plan.attacks], n_threads)
-        _run_workers(run, attempt, transcript, n_threads, progress)
+        n_workers = max(1, min(concurrency, sum(run.schedule.remaining)))
+        _reserve_connections([target] + [a.detector for a in plan.attacks], n_workers)
+        if sender is not None:
+            run_on_loop(run, attempt, sender, transcript, n_workers, progress)
+        else:
+            _run_workers(run, attempt, transcript, n_workers, progress)
     finally:
         transcript.close()
     return run

@@ -31,7 +31,7 @@ import socket
 import threading
 import time
 from datetime import timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -110,6 +110,15 @@ class _Route:
         self.headers = headers
         self.src = src
         self.head = head
+
+
+class Call(NamedTuple):
+    """One call of a kind, before it is sent: where, what, with which headers, and the URL shown in messages."""
+
+    url: str
+    body: Any
+    headers: Mapping[str, str]
+    shown_url: str
 
 
 class HttpTargetBase(BaseTarget):
@@ -211,7 +220,28 @@ class HttpTargetBase(BaseTarget):
             self._timeout = Urllib3Timeout(connect=self.timeout, read=self.timeout)
         return self._timeout
 
-    # -- one call
+    # -- one call: a kind builds it (`prepare`), it is sent (`call` here, or the asyncio engine's exchange),
+    # and the kind reads the reply (`finish`)
+
+    def prepare(self, request: Request) -> Call:
+        raise NotImplementedError
+
+    def finish(self, content: bytes, truncated: bool, headers: Mapping[str, str]) -> Reply:
+        raise NotImplementedError
+
+    def deliver(self, request: Request) -> Reply:
+        return self.finish(*self.call(*self.prepare(request)))
+
+    def open_async(self) -> Any:
+        from .async_http import AsyncSender  # asyncio only for the runner's asyncio engine
+        return AsyncSender.open(self)
+
+    def encode(self, body: Any) -> bytes:
+        """The JSON request body (TargetError when it cannot be encoded)."""
+        try:
+            return json.dumps(body, allow_nan=False).encode("ascii")
+        except (TypeError, ValueError) as exc:  # checked at load time; kept as a last resort
+            raise self.fail(f"cannot encode the request body as JSON: {exc}", kind="request", retryable=False) from None
 
     def call(self, url: str, body: Any, headers: Mapping[str, str], shown_url: str) -> tuple[bytes, bool, Any]:
         """POST `body` as JSON; return (body bytes ≤ max_reply_bytes, truncated, response headers).
@@ -219,10 +249,7 @@ class HttpTargetBase(BaseTarget):
         Raises TargetError for every failure, with `shown_url` (never the resolved secrets) in messages.
         """
         deadline = time.monotonic() + self.timeout
-        try:
-            data = json.dumps(body, allow_nan=False).encode("ascii")
-        except (TypeError, ValueError) as exc:  # checked at load time; kept as a last resort
-            raise self.fail(f"cannot encode the request body as JSON: {exc}", kind="request", retryable=False)
+        data = self.encode(body)
         try:
             route = self._route(url, headers)
             if route.head is not None:
@@ -550,9 +577,10 @@ class HttpTarget(HttpTargetBase):
             raise self.config_error(path, "the body template contains neither {{prompt}} nor {{messages}}, "
                                           "so every request would be the same")
 
-    def deliver(self, request: Request) -> Reply:
-        body = render_body(self.body, request.prompt, request.messages)
-        content, truncated, headers = self.call(self.url, body, self.headers, self.shown_url)
+    def prepare(self, request: Request) -> Call:
+        return Call(self.url, render_body(self.body, request.prompt, request.messages), self.headers, self.shown_url)
+
+    def finish(self, content: bytes, truncated: bool, headers: Mapping[str, str]) -> Reply:
         if self.reply_path is None:
             return Reply(text=decode_text(content, truncated, _charset(headers)), truncated=truncated)
         data = self.parse_json(content, truncated, headers, self.shown_url)

@@ -136,10 +136,20 @@ class BaseTarget(Target):
     # -- the application under test
 
     def send(self, request: Request) -> Reply:
-        if self.system_prompt is not None:
-            request = dataclasses.replace(
-                request, messages=compose(request.messages, self.system_prompt, self.system_prompt_mode))
-        return self.deliver(request)
+        return self.deliver(self.composed(request))
+
+    def composed(self, request: Request) -> Request:
+        """`request` with the application's system prompt composed into its messages (what `deliver` gets;
+        the asyncio engine's exchange, gate/targets/async_http.py, sends the same)."""
+        if self.system_prompt is None:
+            return request
+        return dataclasses.replace(
+            request, messages=compose(request.messages, self.system_prompt, self.system_prompt_mode))
+
+    def open_async(self) -> Any:
+        """An asyncio sender for the runner's asyncio engine (gate/run/engine_async.py), or None when this
+        kind is only sent from threads. The sender sends exactly what `send` would."""
+        return None
 
     @abc.abstractmethod
     def deliver(self, request: Request) -> Reply:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .http import HttpTargetBase
+from .http import Call, HttpTargetBase
 from .interface import Reply, Request
 from .reply_path import PathMissing, ReplyPath, token_count
 from .text import one_line, redact_url
@@ -61,8 +61,10 @@ class OpenAITarget(HttpTargetBase):
         body["messages"] = [m.as_dict() for m in request.messages]
         return body
 
-    def deliver(self, request: Request) -> Reply:
-        content, truncated, headers = self.call(self.url, self.body_for(request), self.headers, self.shown_url)
+    def prepare(self, request: Request) -> Call:
+        return Call(self.url, self.body_for(request), self.headers, self.shown_url)
+
+    def finish(self, content: bytes, truncated: bool, headers: Mapping[str, str]) -> Reply:
         data = self.parse_json(content, truncated, headers, self.shown_url)
         if not isinstance(data, dict):
             raise self.bad_response(f"expected a JSON object from {self.shown_url}", _text(content, truncated))
