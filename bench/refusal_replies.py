@@ -93,18 +93,22 @@ def resolve(data: str, ref: str) -> str:
     return prompt_index(data)[ref]
 
 
-def plan(data: str) -> list[dict]:
-    rng = random.Random(SEED)
+def plan(data: str, round_: int = 1) -> list[dict]:
+    """The requests of one round: round 1 is the labelled set's; round 2 draws new requests (none of round
+    1's) with another seed, ids `r2-001` ..."""
+    seed = SEED if round_ == 1 else SEED + 1000 * round_
+    rng = random.Random(seed)
     pool = prompts(data)
+    used = {item["ref"] for r in range(1, round_) for item in plan(data, r)}
     items = []
     for source, k in MIX:
-        for ref, text in rng.sample(pool[source], k):
+        for ref, text in rng.sample([p for p in pool[source] if p[0] not in used], k):
             items.append({"source": source, "ref": ref, "prompt": text})
     rng.shuffle(items)
     for i, item in enumerate(items, 1):
-        item["id"] = f"s{i:03d}"
+        item["id"] = f"s{i:03d}" if round_ == 1 else f"r{round_}-{i:03d}"
         item["system"] = i % len(SYSTEM_PROMPTS)
-        item["seed"] = SEED + i
+        item["seed"] = seed + i
     return items
 
 
@@ -113,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "data")))
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "smollm2_replies.jsonl"))
     ap.add_argument("--max-tokens", type=int, default=100)
+    ap.add_argument("--round", type=int, default=1, help="1: the labelled set's requests; 2: new ones (training data)")
     args = ap.parse_args(argv)
     from realmodel import MODEL_ALIAS, LlamaServer
 
-    items = plan(args.data)
+    items = plan(args.data, args.round)
     done = set()
     if os.path.exists(args.out):
         with open(args.out, encoding="utf-8") as fh:
