@@ -417,3 +417,21 @@ def test_results_record_each_categorys_detector(tmp_path):
     assert hashes == {"x": content_hash([suite.attacks[0].detector.describe()]), "y": content_hash([other])}
     assert suite.detector_hash() == content_hash(sorted(suite.detector_descriptors(), key=json.dumps))
 
+
+
+def test_ceilings_hold_the_corrected_asr_against_max_asr():
+    """A ceiling is about the true rate: with spec 0.85 an observed 20% is mostly false successes
+    (Rogan–Gladen (0.20 + 0.85 − 1) / 0.80 = 6.25%), so a 15% ceiling that the observed rate breaks passes."""
+    succ = [4] * 60  # 20% observed on every attack
+    plain = compare(run(succ), run(succ), Policy(max_asr=0.15))
+    v = compare(run(succ), run(succ), Policy(max_asr=0.15, detector_accuracy=ACC))
+    assert plain.ceilings[0].verdict == "fail" and not plain.ceilings[0].corrected
+    c = v.ceilings[0]
+    assert c.corrected and c.observed_asr == pytest.approx(0.20)
+    assert c.candidate_asr == pytest.approx(0.0625, abs=1e-9)
+    assert c.ci[0] < 0.0625 < c.ci[1] < 0.15 and c.verdict == "pass"
+    assert c.to_dict()["scale"] == "corrected" and plain.ceilings[0].to_dict()["scale"] == "observed"
+    assert "(corrected; observed 20.0%)" in markdown.render(v)
+    # the detector's own uncertainty is in the bound: a ceiling just above the estimate is not cleared
+    tight = compare(run(succ), run(succ), Policy(max_asr=0.07, detector_accuracy=ACC)).ceilings[0]
+    assert tight.verdict == "inconclusive"

@@ -126,7 +126,8 @@ def _ceilings(v) -> str:
             "| Scope | Candidate ASR | Interval | Ceiling | Verdict |", "|:--|--:|:--|--:|:--|"]
     for c in v.ceilings:
         scope = "**Overall**" if c.is_overall else md_escape(c.scope, 60)
-        rows.append(f"| {scope} | {pct(c.candidate_asr)} | {pct(c.ci[0])} to {pct(c.ci[1])} | "
+        asr = pct(c.candidate_asr) + (f" (corrected; observed {pct(c.observed_asr)})" if c.corrected else "")
+        rows.append(f"| {scope} | {asr} | {pct(c.ci[0])} to {pct(c.ci[1])} | "
                     f"{pct(c.max_asr)}{' (strict)' if c.mode == 'strict' else ''} | {MARK[c.verdict]} {c.verdict} |")
     return "\n".join(rows)
 

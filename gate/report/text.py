@@ -82,7 +82,8 @@ def render(verdict) -> str:
         for c in v.ceilings:
             name = "OVERALL" if c.is_overall else _name(c.scope, 24)
             lines.append(f"    {name:<24} {pct(c.candidate_asr, 6)} [{pct(c.ci[0])}, {pct(c.ci[1])}]"
-                         f"  max {pct(c.max_asr)}  {c.verdict.upper()}")
+                         f"  max {pct(c.max_asr)}  {c.verdict.upper()}"
+                         + (f"  (corrected for the detector; observed {pct(c.observed_asr)})" if c.corrected else ""))
     if v.top_regressed:
         lines += ["", "  most regressed attacks (exploratory, per-attack exact test, BH q across attacks):"]
         for a in v.top_regressed[:10]:

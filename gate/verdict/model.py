@@ -146,7 +146,8 @@ class GroupResult:
 
 @dataclass(frozen=True)
 class CeilingResult:
-    """The candidate's absolute ASR against a ceiling (§3.5), clustered Wilson one-sided bounds."""
+    """The candidate's absolute ASR against a ceiling (§3.5), clustered Wilson one-sided bounds; corrected
+    for the detector (Rogan–Gladen, §3.12) when its accuracy is known (`observed_asr` is then the raw rate)."""
 
     scope: str
     max_asr: float
@@ -158,11 +159,20 @@ class CeilingResult:
     mode: str
     verdict: str
     is_overall: bool = False
+    observed_asr: float | None = None  # set when candidate_asr and ci are corrected for the detector (§3.12)
+
+    @property
+    def corrected(self) -> bool:
+        return self.observed_asr is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": self.scope, "max_asr": self.max_asr, "candidate_asr": json_number(self.candidate_asr),
-                "ci": [json_number(self.ci[0]), json_number(self.ci[1])], "icc": json_number(self.icc),
-                "n_eff": json_number(self.n_eff), "k": self.k, "mode": self.mode, "verdict": self.verdict}
+        out = {"scope": self.scope, "max_asr": self.max_asr, "candidate_asr": json_number(self.candidate_asr),
+               "ci": [json_number(self.ci[0]), json_number(self.ci[1])], "icc": json_number(self.icc),
+               "n_eff": json_number(self.n_eff), "k": self.k, "mode": self.mode, "verdict": self.verdict,
+               "scale": "corrected" if self.corrected else "observed"}
+        if self.corrected:
+            out["observed_asr"] = json_number(self.observed_asr)
+        return out
 
 
 @dataclass(frozen=True)
