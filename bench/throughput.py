@@ -88,6 +88,7 @@ def start_server(latency: float, leak_rate: float, seed: int) -> tuple[subproces
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
+ENGINE: list[str] = []  # --engine: passed to `asr-gate run`
 CODE: str | None = None  # --code: run the asr-gate found in this directory instead of the installed one
 
 
@@ -142,7 +143,7 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
     t0 = time.monotonic()
     with open(os.path.join(workdir, f"stderr-{tag}.txt"), "w") as err, \
             open(os.path.join(workdir, f"stdout-{tag}.txt"), "w") as so:
-        proc = subprocess.Popen(asr_gate_cmd() + ["run", "--suite", suite, "--target", target, "--out", out],
+        proc = subprocess.Popen(asr_gate_cmd() + ["run", "--suite", suite, "--target", target, "--out", out] + ENGINE,
                                 stdout=so, stderr=err, cwd=workdir, env=child_env())
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -188,6 +189,23 @@ def run_one(server: subprocess.Popen, url: str, concurrency: int, attempts: int,
     }
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median % of C/L, with every run's % beside it (`runs_pct`); counts must match in all."""
+    ordered = sorted(runs, key=lambda x: x["pct_of_limit"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    row["runs_pct"] = [x["pct_of_limit"] for x in runs]
+    row["counts_match"] = all(x["counts_match"] for x in runs)
+    return row
+
+
+def _pct(r: dict) -> str:
+    """`62.9%`, or with repeats the median and every run: `68.9% (62.9, 68.9, 71.0)`."""
+    if not r or "pct_of_limit" not in r:
+        return "–"
+    runs = r.get("runs_pct") or []
+    return f"{r['pct_of_limit']:.1f}%" + (f" ({', '.join(f'{x:.1f}' for x in runs)})" if len(runs) > 1 else "")
+
+
 def markdown(rows: list[dict], meta: dict) -> str:
     out = [f"Endpoint: bench/fast_server.py in a separate process, L = {meta['latency_s'] * 1000:.0f} ms for C < "
            f"{meta['high_from']}, {meta['high_latency_s'] * 1000:.0f} ms from C = {meta['high_from']}; "
@@ -196,7 +214,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
            f"Fixed cost of one `asr-gate run` (start-up, imports, results; 1 attempt): {meta['fixed_cpu_s']:.2f} s CPU, "
            f"{meta['fixed_wall_s']:.2f} s wall.", "",
            "The reference is bench/reference_client.py (one asyncio loop, stdlib, raw keep-alive sockets, the core of "
-           "an attempt only), run right after asr-gate on the same configuration.", "",
+           "an attempt only), run right after asr-gate on the same configuration."
+           + (f" Each configuration ran {meta['repeat']} times, alternating with the reference; the row is the run "
+              "with the median % of C/L (every run's % in brackets)." if meta.get("repeat", 1) > 1 else "")
+           + (f" asr-gate ran with `--engine {meta['engine']}`." if meta.get("engine") else ""), "",
            "| attempts | C | L | limit C/L (/s) | asr-gate % of C/L (run) | reference % of C/L (run) "
            "| asr-gate % (wall, incl. start-up) | reference % (wall) | asr-gate CPU ms / attempt (all) "
            "| (marginal) | reference CPU ms / attempt | max in flight (asr-gate / ref) | peak RSS (MB) "
@@ -208,7 +229,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
         def rv(key: str, fmt: str) -> str:
             return format(ref[key], fmt) if key in ref else "–"
         out.append(f"| {r['planned']} | {r['concurrency']} | {r['latency_s'] * 1000:.0f} ms | {r['limit_per_s']:.0f} | "
-                   f"{r['pct_of_limit']:.1f}% | {rv('pct_of_limit', '.1f')}% | {r['pct_of_limit_wall']:.1f}% | "
+                   f"{_pct(r)} | {_pct(ref)} | {r['pct_of_limit_wall']:.1f}% | "
                    f"{rv('pct_of_limit_wall', '.1f')}% | {r['cpu_ms_per_attempt']:.2f} | "
                    f"{r['cpu_ms_per_attempt_marginal']:.2f} | {rv('cpu_ms_per_attempt', '.2f')} | "
                    f"{r.get('max_inflight', '?')} / {ref.get('max_inflight', '–')} | {r['peak_rss_mb']:.0f} | "
@@ -219,7 +240,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global CODE
+    global CODE, ENGINE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-c", "--concurrency", default="16,64,256,1024", help="comma-separated list (default 16,64,256,1024)")
     ap.add_argument("--attempts", default="1000,5000", help="comma-separated attempts per run (default 1000,5000)")
@@ -231,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leak-rate", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-reference", action="store_true", help="skip bench/reference_client.py")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per configuration; the median run is reported")
+    ap.add_argument("--engine", choices=("auto", "threads", "asyncio"),
+                    help="`asr-gate run --engine` (default: not passed, i.e. auto)")
     ap.add_argument("--code", help="run `python -m gate.cli` with PYTHONPATH=CODE (e.g. a checkout of an older "
                                    "commit) instead of the installed asr-gate")
     ap.add_argument("--name", default="throughput", help="basename of the result files (default throughput)")
@@ -238,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = ap.parse_args(argv)
     CODE = args.code
+    ENGINE = ['--engine', args.engine] if args.engine else []
     conc = [int(c) for c in args.concurrency.split(",") if c]
     sizes = [int(n) for n in args.attempts.split(",") if n]
 
@@ -263,9 +288,16 @@ def main(argv: list[str] | None = None) -> int:
                     lat = latency_of(c)
                     server, url = servers[lat]
                     n = max(n_att, int(args.seconds * c / lat))
-                    r = run_one(server, url, c, n, lat, work, fixed_cpu)
-                    if not args.no_reference:
-                        r["reference"] = run_reference(url, c, r["planned"], lat, work)
+                    runs, refs = [], []
+                    for k in range(args.repeat):  # asr-gate and the reference alternate
+                        rundir = os.path.join(work, f"repeat{k}")
+                        os.makedirs(rundir, exist_ok=True)
+                        runs.append(run_one(server, url, c, n, lat, rundir, fixed_cpu))
+                        if not args.no_reference:
+                            refs.append(run_reference(url, c, runs[-1]["planned"], lat, rundir))
+                    r = median_run(runs)
+                    if refs:
+                        r["reference"] = median_run(refs)
                     rows.append(r)
                     ref = r.get("reference")
                     print(f"{r['planned']} attempts, C={c}, L={lat:g}s: {r['pct_of_limit']:.1f}% of C/L "
@@ -282,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "fixed_cpu_s": round(fixed_cpu, 3), "fixed_wall_s": round(fixed_wall, 3), "label": args.label,
             "code": args.code, "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "leak_rate": args.leak_rate}
+            "leak_rate": args.leak_rate, "repeat": args.repeat, "engine": args.engine}
     md = markdown(rows, meta)
     print(md)
     if not args.no_write:

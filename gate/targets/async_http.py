@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .http import ERROR_BODY_BYTES
 from .interface import Reply, Request, TargetError
-from .lean_http import Broken, parse_response
+from .lean_http import Broken, parse_response, request_bytes
 
 if TYPE_CHECKING:
     from .http import HttpTargetBase
@@ -157,14 +157,12 @@ class AsyncSender:
         keep = False
         try:
             assert conn.transport is not None
-            conn.transport.write(route.head + str(len(data)).encode("ascii") + b"\r\n\r\n" + data)
+            conn.transport.write(request_bytes(route.head, data))
             try:
                 resp, content, truncated, keep = await self._read(conn, deadline)
             except Broken as exc:
                 raise t._broken(exc, shown_url) from None
-            if not 200 <= resp.status < 300:
-                raise t._status_error(resp, content, shown_url)
-            return content, truncated, resp.headers
+            return t.accepted(resp, content, truncated, shown_url)
         finally:
             if keep and not conn.closed and not conn.chunks:
                 self.idle.append(conn)

@@ -48,7 +48,7 @@ from urllib3.exceptions import TimeoutError as _Urllib3TimeoutError
 
 from .. import __version__
 from .interface import BaseTarget, Message, Reply, Request, TargetError
-from .lean_http import Broken, Short, read_response, request_head
+from .lean_http import Broken, Short, read_response, request_bytes, request_head
 from .partial_json import parse_partial_json
 from .reply_path import PathMissing, ReplyPath, reply_text_from, token_count
 from .text import EXCERPT_CHARS, decode_text, excerpt, one_line, redact_url
@@ -303,20 +303,24 @@ class HttpTargetBase(BaseTarget):
                 conn.connect()
             sock = conn.sock
             sock.settimeout(self.timeout)
-            sock.sendall(route.head + str(len(data)).encode("ascii") + b"\r\n\r\n" + data)
+            sock.sendall(request_bytes(route.head, data))
             try:
                 resp, content, truncated, keep = read_response(sock, deadline, self.max_reply_bytes, ERROR_BODY_BYTES)
             except Broken as exc:
                 raise self._broken(exc, shown_url) from None
-            if not 200 <= resp.status < 300:
-                raise self._status_error(resp, content, shown_url)
-            return content, truncated, resp.headers
+            return self.accepted(resp, content, truncated, shown_url)
         finally:
             if keep:
                 pool._put_conn(conn)
             else:
                 conn.close()
                 pool._put_conn(None)
+
+    def accepted(self, resp: Any, content: bytes, truncated: bool, shown_url: str) -> tuple[bytes, bool, Any]:
+        """(body, truncated, headers) of a lean exchange's 2xx response; the TargetError of any other status."""
+        if not 200 <= resp.status < 300:
+            raise self._status_error(resp, content, shown_url)
+        return content, truncated, resp.headers
 
     def _broken(self, exc: Broken, shown_url: str) -> TargetError:
         if exc.phase == "head-timeout":

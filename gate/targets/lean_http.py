@@ -46,6 +46,11 @@ def request_head(method: str, pool: Any, path: str, headers: Mapping[str, str],
         return None
 
 
+def request_bytes(head: bytes, body: bytes) -> bytes:
+    """The whole request: the route's head (ending in `Content-Length: `), the length, a blank line, the body."""
+    return head + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
+
+
 class Lean:
     """The parts of a response the callers read: status, reason and lower-case headers."""
 
