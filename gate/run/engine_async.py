@@ -26,11 +26,9 @@ from ..errors import UsageError
 from ..suite import Attack
 from ..targets.interface import Target
 from .attempt import Abandon, AttemptRunner
+from .parts import parts
 from .progress import Progress
 from .transcript import TranscriptWriter
-
-ENGINES = ("auto", "threads", "asyncio")
-
 
 def asyncio_sender(engine: str, target: Target, attacks: Iterable[Attack], *, rate_limited: bool,
                    sequential: bool) -> Any:
@@ -59,18 +57,7 @@ def _why_threads(target: Target, attacks: Iterable[Attack], *, rate_limited: boo
 
 def _calls_a_model(detector: Any) -> bool:
     """A detector (or one combined into it) holding a target: an LLM judge, a blocking call."""
-    seen: set[int] = set()
-    stack = [detector]
-    while stack:
-        obj = stack.pop()
-        if obj is None or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(getattr(obj, "target", None), Target):
-            return True
-        stack.append(getattr(obj, "child", None))
-        stack.extend(getattr(obj, "children", None) or ())
-    return False
+    return any(isinstance(obj, Target) for obj in parts([detector]))
 
 
 def run_on_loop(run: Any, attempt: AttemptRunner, sender: Any, transcript: TranscriptWriter, n: int,

@@ -38,6 +38,7 @@ from .attempt import Abandon, AttemptRunner, RetryPolicy
 from .cost import CostEstimate, estimate
 from .engine_async import asyncio_sender, run_on_loop
 from .output import RESULTS, TRANSCRIPT, OutputDir, now_utc, previous_run, write_run_meta
+from .parts import parts
 from .progress import Progress
 from .schedule import RateLimiter, Schedule, attempts_per_attack, looks_of, shard_attacks
 from .sequential import LookMonitor, design_hash
@@ -317,19 +318,10 @@ def _results(plan: _Plan, target: Target, opts: RunOptions, run: _Run, started_a
 
 def _reserve_connections(roots: list[Any], n: int) -> None:
     """Size the connection pools of the target and of any judge target inside the detectors for n workers."""
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        obj = stack.pop()
-        if obj is None or id(obj) in seen:
-            continue
-        seen.add(id(obj))
+    for obj in parts(roots):
         reserve = getattr(obj, "reserve_connections", None)
         if callable(reserve):
             reserve(n)
-        stack.append(getattr(obj, "target", None))
-        stack.append(getattr(obj, "child", None))
-        stack.extend(getattr(obj, "children", None) or ())
 
 
 def run_ab(suite: Suite, candidate: Target, baseline: Target, out_dir: str,

@@ -93,8 +93,7 @@ Parser = Generator[str, bytes, "tuple[Lean, bytes, bool, bool]"]
 def parse_response(max_reply_bytes: int, error_bytes: int) -> Parser:
     """The response parser, free of I/O: it yields the phase it is in ("head" or "body") each time it
     needs more bytes, is sent the next chunk (b"" at end of stream) or thrown the Broken that reading it
-    raised, and returns (response, body ≤
-    limit, truncated, connection reusable). Raises Broken. The blocking exchange (`read_response`) and
+    raised, and returns (response, body ≤ limit, truncated, connection reusable). Raises Broken. The blocking exchange (`read_response`) and
     the asyncio engine (gate/run/engine_async.py) drive the same parser."""
     buf = bytearray()
     while True:

@@ -388,7 +388,7 @@ def _ceilings(cand_by_cat: Mapping[str, tuple[list[int], list[int]]], policy: Po
         ci = stats.clustered_wilson_interval(xs, ms, confidence=confidence)
         estimate, low, high, observed = ci.estimate, ci.low, ci.high, None
         if acc is not None:
-            c = stats.corrected_asr(xs, ms, acc.tp, acc.fn, acc.tn, acc.fp, confidence=confidence)
+            c = stats.corrected_asr_interval(ci.estimate, ci.n_eff, acc.tp, acc.fn, acc.tn, acc.fp, confidence=confidence)
             estimate, low, high, observed = c.estimate, c.low, c.high, ci.estimate
         if low > limit or (policy.ceiling_mode == "strict" and estimate > limit):
             verdict = "fail"
