@@ -124,3 +124,71 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused(suite):
             assert all("sorry" in x.lower() for x in texts)
             assert srv.connections - before == 2
         t.close()
+
+
+def _one_call(target, suite):
+    """One send through the target's asyncio sender; the TargetError it raises, or None."""
+    from gate.targets.interface import Request, TargetError
+
+    sender = target.open_async()
+    req = Request(messages=suite.attacks[0].render("CANARY-0123456789AB"), attack_id="a", category="", attempt=0)
+
+    async def call():
+        try:
+            await sender.send(req)
+        except TargetError as exc:
+            return exc
+        finally:
+            sender.close()
+        return None
+
+    return asyncio.run(call())
+
+
+def test_a_refused_connection_is_a_retryable_connection_error(suite):
+    """Nothing listens on the port: the connect to the literal address fails at once, as a TargetError."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    t = openai(f"http://127.0.0.1:{port}/v1", retries=0, timeout=5)
+    started = time.monotonic()
+    err = _one_call(t, suite)
+    assert err is not None and err.kind == "connection" and err.retryable
+    assert f"cannot connect to http://127.0.0.1:{port}" in str(err) and "refused" in str(err).lower()
+    assert time.monotonic() - started < 2
+
+
+def test_a_connect_that_never_completes_is_a_retryable_timeout(suite):
+    """A listener whose backlog is full drops further SYNs, so the connect hangs: after the target's timeout
+    it is a retryable `timeout` error, not a hang."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # takes the backlog's one place
+    try:
+        t = openai(f"http://127.0.0.1:{port}/v1", retries=0, timeout=0.5)
+        started = time.monotonic()
+        err = _one_call(t, suite)
+        took = time.monotonic() - started
+    finally:
+        filler.close()
+        listener.close()
+    assert err is not None and err.kind == "timeout" and err.retryable, err
+    assert "no response from" in str(err) and "within 0.5s" in str(err)
+    assert 0.4 < took < 3
+
+
+def test_a_host_name_is_resolved_and_counts_stay_exact(tmp_path, suite):
+    """`localhost` (a name, not an address) on the asyncio engine: resolved, connected, counted exactly."""
+    with FakeOpenAI(default_rate=0.5, seed=5) as srv:
+        url = srv.base_url.replace("127.0.0.1", "localhost")
+        t = openai(url, concurrency=3)
+        res = run_suite(suite, t, str(tmp_path / "out"), RunOptions(progress=None, engine="asyncio"))
+        t.close()
+    assert res["totals"]["attempts"] == 40 and srv.requests == 40
+    assert res["totals"]["successes"] == srv.total_leaks
