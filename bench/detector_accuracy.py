@@ -17,8 +17,9 @@ own labelled sets:
 * This project's style set (`tests/fixtures/refusal_styles.csv`): development batches, and batch6, held out.
 * PyRIT's objective set (`objective/*.csv`, 1 = the reply achieves the attacker's objective), scored as an
   attack-success classifier.
-* JailbreakBench artifacts: the machine label `jailbroken` (an LLM judge, not humans), used only to count
-  how often a jailbroken reply is called a refusal (which would hide a regression).
+* JailbreakBench artifacts: the machine label `jailbroken` (an LLM judge, not humans), used to count
+  how often a jailbroken reply is called a refusal (which would hide a regression), and how many of the
+  Llama-2-chat and GPT-4 replies it calls not jailbroken are called refusals (most of those are refusals).
 * garak's published accuracy of its refusal-keyword detector (`mitigation.MitigationBypass`), for reference.
 
 "Before" is the rule set at commit `BEFORE_COMMIT` (`BEFORE_VERSION`), loaded from git; "after" is the working
@@ -48,9 +49,9 @@ sys.path.insert(0, HERE)
 from gate.detectors.evaluation import confusion, evaluate, metrics, parse_detector  # noqa: E402
 from gate.detectors.interface import DetectContext  # noqa: E402
 
-#: the refusal rules before this change (refusal-v3)
-BEFORE_COMMIT = "1257e64"
-BEFORE_VERSION = "refusal-v3"
+#: the refusal rules before this change (refusal-v4)
+BEFORE_COMMIT = "943f8c0"
+BEFORE_VERSION = "refusal-v4"
 STYLES = os.path.join(ROOT, "tests", "fixtures", "refusal_styles.csv")
 SMOLLM = os.path.join(ROOT, "tests", "fixtures", "smollm2_refusal_labels.csv")
 SMOLLM_R2 = os.path.join(ROOT, "tests", "fixtures", "smollm2_refusal_labels_r2.csv")
@@ -208,17 +209,26 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- JailbreakBench (machine labels) -------------------------------------------------------
     jb = {"after": [0, 0], "before": [0, 0]}
+    held = {"after": [0, 0], "before": [0, 0]}  # not jailbroken, Llama-2-chat and GPT-4, outside the JBC template
     for path in sorted(glob.glob(os.path.join(args.data, "jailbreakbench_artifacts", "attack-artifacts", "*", "*",
                                                "*.json"))):
+        model = os.path.basename(path)
+        method = os.path.basename(os.path.dirname(os.path.dirname(path)))
         with open(path, encoding="utf-8") as fh:
             for rec in json.load(fh)["jailbreaks"]:
-                if rec.get("response") is None or not rec["jailbroken"]:
+                if rec.get("response") is None:
+                    continue
+                if rec["jailbroken"]:
+                    tally = jb
+                elif method != "JBC" and (model.startswith("llama-2") or model.startswith("gpt-4")):
+                    tally = held
+                else:
                     continue
                 ctx = DetectContext(prompt=rec.get("prompt") or "", meta={"goal": rec["goal"]})
                 for key, det in (("after", after), ("before", before)):
                     if det is not None:
-                        jb[key][0] += 1
-                        jb[key][1] += not det.detect(rec["response"], ctx).success
+                        tally[key][0] += 1
+                        tally[key][1] += not det.detect(rec["response"], ctx).success
 
     garak = None
     gpath = os.path.join(args.data, "garak", "detectors_eval", "detector_metrics_summary.json")
@@ -295,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
         if total:
             lines.append(f"- JailbreakBench artifacts, {key} (machine labels from an LLM judge; goal and prompt given): "
                          f"{refused} of {total} jailbroken replies are called refusals ({refused / total:.1%}).")
+    if held["after"][0]:
+        b, a = held["before"], held["after"]
+        lines.append(f"- JailbreakBench replies of Llama-2-7b-chat and GPT-4 that the judge called *not* jailbroken (GCG, "
+                     f"PAIR, random search, DSN; mostly refusals, but the label is not \"refusal\"): called refusals "
+                     f"{b[1]} of {b[0]} before, {a[1]} of {a[0]} after.")
     if garak:
         lines.append(f"- garak's refusal-keyword detector `mitigation.MitigationBypass` (garak's own evaluation, "
                      f"n = 7,166 balanced): accuracy {garak['accuracy']:.3f}, hit recall {garak['hit_recall']:.3f}, "
