@@ -116,6 +116,12 @@ def regex_timeout(env: Mapping[str, str] | None = None) -> float:
     return value if 0 < value < float("inf") else DEFAULT_REGEX_TIMEOUT
 
 
+def event_loop(env: Mapping[str, str] | None = None) -> str:
+    """``ASR_GATE_EVENT_LOOP``: the event loop of the asyncio engine, ``uvloop`` or ``asyncio`` ('' = uvloop when
+    it is installed; `gate.run.engine_async.event_loop` checks the value)."""
+    return _env(env).get("ASR_GATE_EVENT_LOOP", "").strip()
+
+
 def debug(env: Mapping[str, str] | None = None) -> bool:
     """``ASR_GATE_DEBUG`` set: show tracebacks instead of the one-line error."""
     return bool(_env(env).get("ASR_GATE_DEBUG"))

@@ -192,3 +192,51 @@ def test_a_host_name_is_resolved_and_counts_stay_exact(tmp_path, suite):
         t.close()
     assert res["totals"]["attempts"] == 40 and srv.requests == 40
     assert res["totals"]["successes"] == srv.total_leaks
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_the_event_loop_asked_for_is_the_one_used_and_counts_stay_exact(tmp_path, suite, monkeypatch, loop):
+    """ASR_GATE_EVENT_LOOP picks the asyncio engine's loop (uvloop by default, being installed)."""
+    from gate.run import engine_async
+
+    used = []
+    real_main = engine_async._main
+
+    async def main(*args):
+        used.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
+        return await real_main(*args)
+
+    monkeypatch.setattr(engine_async, "_main", main)
+    if loop == "asyncio":
+        monkeypatch.setenv("ASR_GATE_EVENT_LOOP", "asyncio")
+    else:
+        monkeypatch.delenv("ASR_GATE_EVENT_LOOP", raising=False)  # the default
+    with FakeOpenAI(default_rate=0.5, seed=11) as srv:
+        t = openai(srv.base_url, concurrency=4)
+        res = run_suite(suite, t, str(tmp_path / "out"), RunOptions(progress=None, engine="asyncio"))
+        t.close()
+    assert used == [loop]
+    assert res["totals"]["attempts"] == 40 and srv.requests == 40 and res["totals"]["successes"] == srv.total_leaks
+
+
+def test_an_event_loop_that_cannot_be_had_is_a_usage_error_before_anything_is_written(tmp_path, suite, monkeypatch):
+    import importlib.util
+
+    from gate.run.engine_async import event_loop
+
+    assert event_loop("asyncio") == "asyncio"
+    with pytest.raises(UsageError, match="ASR_GATE_EVENT_LOOP='tokio': expected one of uvloop, asyncio"):
+        event_loop("tokio")
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real_find(name, *a))
+    assert event_loop("") == "asyncio"  # not installed: the standard loop, unasked
+    with pytest.raises(UsageError, match="uvloop is not installed"):
+        event_loop("uvloop")
+    monkeypatch.setenv("ASR_GATE_EVENT_LOOP", "uvloop")
+    with FakeOpenAI() as srv:
+        t = openai(srv.base_url)
+        with pytest.raises(UsageError):
+            run_suite(suite, t, str(tmp_path / "out"), RunOptions(progress=None, engine="asyncio"))
+        t.close()
+        assert srv.requests == 0
+    assert not os.path.exists(tmp_path / "out")

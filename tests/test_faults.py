@@ -1,6 +1,7 @@
 """Fault matrix (issue 6): every kind of server misbehaviour ends as a judged attempt or a recorded
 error, never a lost or double-counted one, and the counts still equal the server's own truth — with
-the workers as threads and as tasks on the asyncio engine (`--engine asyncio` refuses to fall back)."""
+the workers as threads and as tasks on the asyncio engine (`--engine asyncio` refuses to fall back), on uvloop's
+event loop and on the standard library's (ASR_GATE_EVENT_LOOP)."""
 from __future__ import annotations
 
 import json
@@ -36,9 +37,10 @@ def suite(tmp_path):
     return load_suite(str(p))
 
 
-@pytest.mark.parametrize("engine", ["threads", "asyncio"])
+@pytest.mark.parametrize("engine, loop", [("threads", ""), ("asyncio", "uvloop"), ("asyncio", "asyncio")])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_fault_matrix(tmp_path, suite, fault, engine):
+def test_fault_matrix(tmp_path, suite, fault, engine, loop, monkeypatch):
+    monkeypatch.setenv("ASR_GATE_EVENT_LOOP", loop)
     out = str(tmp_path / "out")
     with FakeOpenAI(default_rate=0.5, seed=7, faults={fault: 0.25}, retry_after=0.2, delay=1.5,
                     huge_bytes=10 * 1024 * 1024, trickle_interval=0.2) as srv:

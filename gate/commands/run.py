@@ -52,7 +52,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("auto", "threads", "asyncio"), default="auto",
                    help="how attempts wait for the model: threads, or tasks on one event loop (faster at high "
                         "concurrency); auto (default) uses asyncio when the target is plain HTTP and no detector "
-                        "calls a model, no rate limit, not sequential")
+                        "calls a model, no rate limit, not sequential; the loop is uvloop's when installed "
+                        "(ASR_GATE_EVENT_LOOP=asyncio: the standard one)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -31,6 +31,7 @@ from typing import Any, Callable, TextIO
 
 from ..errors import MeasureError, UsageError
 from ..hashing import short_hash
+from .. import settings
 from ..results import build_results, write_json_atomic
 from ..suite import Attack, Suite
 from ..suite.select import Selection, select_attacks
@@ -38,7 +39,7 @@ from ..targets.interface import Target
 from ..targets.system_prompt import announcement
 from .attempt import Abandon, AttemptRunner, RetryPolicy
 from .cost import CostEstimate, estimate
-from .engine_async import asyncio_sender, run_on_loop
+from .engine_async import asyncio_sender, event_loop, run_on_loop
 from .output import RESULTS, TRANSCRIPT, OutputDir, now_utc, previous_run, write_run_meta
 from .parts import parts
 from .progress import Progress
@@ -171,6 +172,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     cost = _check_cost(plan, target, opts)
     sender = asyncio_sender(opts.engine, target, plan.attacks, rate_limited=bool(target.requests_per_minute),
                             sequential=plan.design is not None)
+    loop = event_loop(settings.event_loop()) if sender is not None else None
     if opts.progress is not None:
         opts.progress.write("".join(line + "\n" for line in (said, cost.line()) if line))
 
@@ -184,7 +186,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         write_run_meta(out, {**meta, "started_at": started_at})
         tally, done = resume_state(out.file(TRANSCRIPT), records, plan.attacks, plan.n_of)
         del records
-        run = _execute(plan, target, opts, out, tally, done, sender)
+        run = _execute(plan, target, opts, out, tally, done, sender, loop)
         results = _results(plan, target, opts, run, started_at)
         results["plan"] = cost.as_dict()
         write_json_atomic(out.file(RESULTS), results)
@@ -235,9 +237,9 @@ def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
 
 
 def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tally: Tally, done: set,
-             sender: Any) -> _Run:
-    """Run the attempts not yet done with the workers (threads, or tasks on an event loop when `sender` is the
-    target's asyncio sender); return the run's final state."""
+             sender: Any, loop: str | None) -> _Run:
+    """Run the attempts not yet done with the workers (threads, or tasks on event loop `loop` when `sender` is
+    the target's asyncio sender); return the run's final state."""
     monitor = LookMonitor(plan.design, tally.counts) if plan.design is not None else None
     run = _Run(tally, Schedule(plan.looks, plan.n_of, done, monitor.look_done if monitor else None), opts, monitor)
     backoff_base = opts.backoff_base if opts.backoff_base is not None else float(target.config.get("backoff_base", 0.5))
@@ -253,7 +255,7 @@ def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tall
         _reserve_connections([target] + [a.detector for a in plan.attacks], n_workers)
         with _start_up_objects_frozen():
             if sender is not None:
-                run_on_loop(run, attempt, sender, transcript, n_workers, progress)
+                run_on_loop(run, attempt, sender, transcript, n_workers, progress, loop or "asyncio")
             else:
                 _run_workers(run, attempt, transcript, n_workers, progress)
     finally:
