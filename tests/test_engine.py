@@ -240,3 +240,20 @@ def test_an_event_loop_that_cannot_be_had_is_a_usage_error_before_anything_is_wr
         t.close()
         assert srv.requests == 0
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_the_event_loop_setting_on_a_threaded_run_is_checked_and_said_to_be_unapplied(tmp_path, suite, monkeypatch):
+    import io
+
+    with FakeOpenAI(default_rate=0.5, seed=2) as srv:
+        t = openai(srv.base_url, concurrency=2)
+        monkeypatch.setenv("ASR_GATE_EVENT_LOOP", "bogus")
+        with pytest.raises(UsageError, match="ASR_GATE_EVENT_LOOP='bogus'"):
+            run_suite(suite, t, str(tmp_path / "a"), RunOptions(progress=None, engine="threads"))
+        assert srv.requests == 0 and not os.path.exists(tmp_path / "a")
+        monkeypatch.setenv("ASR_GATE_EVENT_LOOP", "asyncio")
+        said = io.StringIO()
+        res = run_suite(suite, t, str(tmp_path / "b"), RunOptions(progress=said, engine="threads"))
+        t.close()
+    assert res["totals"]["attempts"] == 40
+    assert "ASR_GATE_EVENT_LOOP=asyncio is not applied: this run's workers are threads" in said.getvalue()

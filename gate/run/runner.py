@@ -172,9 +172,12 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
     cost = _check_cost(plan, target, opts)
     sender = asyncio_sender(opts.engine, target, plan.attacks, rate_limited=bool(target.requests_per_minute),
                             sequential=plan.design is not None)
-    loop = event_loop(settings.event_loop()) if sender is not None else None
+    asked_loop = settings.event_loop()
+    loop = event_loop(asked_loop)  # a bad value is an error whichever engine runs
+    unapplied = (f"ASR_GATE_EVENT_LOOP={asked_loop} is not applied: this run's workers are threads (--engine)"
+                 if asked_loop and sender is None else "")
     if opts.progress is not None:
-        opts.progress.write("".join(line + "\n" for line in (said, cost.line()) if line))
+        opts.progress.write("".join(line + "\n" for line in (said, cost.line(), unapplied) if line))
 
     out = OutputDir(out_dir)
     try:
@@ -186,7 +189,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         write_run_meta(out, {**meta, "started_at": started_at})
         tally, done = resume_state(out.file(TRANSCRIPT), records, plan.attacks, plan.n_of)
         del records
-        run = _execute(plan, target, opts, out, tally, done, sender, loop)
+        run = _execute(plan, target, opts, out, tally, done, sender, loop if sender is not None else None)
         results = _results(plan, target, opts, run, started_at)
         results["plan"] = cost.as_dict()
         write_json_atomic(out.file(RESULTS), results)
