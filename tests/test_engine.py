@@ -257,3 +257,34 @@ def test_the_event_loop_setting_on_a_threaded_run_is_checked_and_said_to_be_unap
         t.close()
     assert res["totals"]["attempts"] == 40
     assert "ASR_GATE_EVENT_LOOP=asyncio is not applied: this run's workers are threads" in said.getvalue()
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_ctrl_c_on_the_asyncio_engine_stops_cleanly_and_resume_finishes_exactly(tmp_path, loop):
+    """SIGINT to `asr-gate run` on either event loop: exit 3 with the resume hint, only finished attempts in the
+    transcript; `--resume` then runs exactly the rest (no attempt lost or judged twice)."""
+    import json
+    import signal
+
+    (tmp_path / "suite.yaml").write_text(SUITE)
+    env = {**os.environ, "ASR_GATE_EVENT_LOOP": loop}
+    with FakeOpenAI(default_rate=0.5, seed=4, latency=0.3) as srv:
+        (tmp_path / "t.yaml").write_text(f"kind: openai\nbase_url: {srv.base_url}\nmodel: m\nconcurrency: 2\n")
+        cmd = [sys.executable, "-m", "gate.cli", "run", "--suite", str(tmp_path / "suite.yaml"), "--target",
+               str(tmp_path / "t.yaml"), "--out", str(tmp_path / "out"), "--quiet"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while srv.requests < 4 and time.monotonic() < deadline:  # some attempts done, most still to come
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 3, err
+        assert "interrupted; finish with --resume" in err and "Traceback" not in err
+        first = (tmp_path / "out" / "transcript.jsonl").read_text().splitlines()
+        assert 0 < len(first) < 40
+        done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, done.stderr
+    recs = [json.loads(line) for line in (tmp_path / "out" / "transcript.jsonl").read_text().splitlines()]
+    assert len(recs) == 40 and len({(r["attack"], r["attempt"]) for r in recs}) == 40
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert res["totals"]["attempts"] == 40 and res["totals"]["successes"] == sum(bool(r["success"]) for r in recs)
