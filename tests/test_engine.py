@@ -272,7 +272,10 @@ def test_ctrl_c_on_the_asyncio_engine_stops_cleanly_and_resume_finishes_exactly(
         (tmp_path / "t.yaml").write_text(f"kind: openai\nbase_url: {srv.base_url}\nmodel: m\nconcurrency: 2\n")
         cmd = [sys.executable, "-m", "gate.cli", "run", "--suite", str(tmp_path / "suite.yaml"), "--target",
                str(tmp_path / "t.yaml"), "--out", str(tmp_path / "out"), "--quiet"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        # SIGINT back to its default in the child: a job started in the background (nohup, CI) inherits it ignored,
+        # and Python then installs no KeyboardInterrupt handler
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
         while srv.requests < 4 and time.monotonic() < deadline:  # some attempts done, most still to come
             time.sleep(0.05)
