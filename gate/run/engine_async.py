@@ -87,7 +87,7 @@ def _calls_a_model(detector: Any) -> bool:
 
 
 def run_on_loop(run: Any, attempt: AttemptRunner, sender: Any, transcript: TranscriptWriter, n: int,
-                progress: Progress, loop: str = "asyncio") -> None:
+                progress: Progress, loop: str) -> None:
     """Run the attempts of `run` as n tasks on a new event loop (`loop`: "uvloop" or "asyncio", from
     `event_loop`); Ctrl-C stops the run cleanly (resumable: attempts in flight are not recorded and run
     again on --resume)."""

@@ -189,7 +189,7 @@ def run_suite(suite: Suite, target: Target, out_dir: str, options: RunOptions | 
         write_run_meta(out, {**meta, "started_at": started_at})
         tally, done = resume_state(out.file(TRANSCRIPT), records, plan.attacks, plan.n_of)
         del records
-        run = _execute(plan, target, opts, out, tally, done, sender, loop if sender is not None else None)
+        run = _execute(plan, target, opts, out, tally, done, sender, loop)
         results = _results(plan, target, opts, run, started_at)
         results["plan"] = cost.as_dict()
         write_json_atomic(out.file(RESULTS), results)
@@ -240,7 +240,7 @@ def _too_many_errors(tally: Tally, max_error_rate: float) -> str | None:
 
 
 def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tally: Tally, done: set,
-             sender: Any, loop: str | None) -> _Run:
+             sender: Any, loop: str) -> _Run:
     """Run the attempts not yet done with the workers (threads, or tasks on event loop `loop` when `sender` is
     the target's asyncio sender); return the run's final state."""
     monitor = LookMonitor(plan.design, tally.counts) if plan.design is not None else None
@@ -258,7 +258,7 @@ def _execute(plan: _Plan, target: Target, opts: RunOptions, out: OutputDir, tall
         _reserve_connections([target] + [a.detector for a in plan.attacks], n_workers)
         with _start_up_objects_frozen():
             if sender is not None:
-                run_on_loop(run, attempt, sender, transcript, n_workers, progress, loop or "asyncio")
+                run_on_loop(run, attempt, sender, transcript, n_workers, progress, loop)
             else:
                 _run_workers(run, attempt, transcript, n_workers, progress)
     finally:
